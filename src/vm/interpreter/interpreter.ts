@@ -1,0 +1,722 @@
+/**
+ * The interpreter: one dispatch loop over the Squeak V3 + closures bytecode set, whose cases call named
+ * helpers (sends.ts, returns.ts, contexts.ts, scheduler.ts, interrupts.ts).
+ *
+ * Design. Contexts are real heap objects at all times (Blue Book style), so `thisContext`, the debugger
+ * and the membrane's mirrors always see the truth. What makes sends cheap is that contexts nobody can
+ * see are recycled: a context allocated since the last time one escaped (pushed as thisContext, captured
+ * by a closure, or exposed by a process switch) is put back on a free list when it returns (Squeak V3's
+ * reclaimable contexts). The active context's registers live in fields:
+ *
+ *   ip  absolute byte offset in the heap of the next bytecode (method + 11 + Squeak's 1-based pc)
+ *   sp  absolute word index of the top of the stack (ctxBase + 5 + stackp)
+ *   ctxBase  word index of the context's first field
+ *
+ * Worked example: `3 + 4` compiles to <76 20 B0 7C> (push 1? no: pushConstant 3 is a literal) ... more
+ * simply, for `^a + 1` with `a` the first temp: <10> pushes words[ctxBase+6], <76> pushes 1, <B0> adds
+ * the two SmallIntegers inline without a send when neither overflows, <7C> returns the top to the sender,
+ * recycling this context if it never escaped.
+ *
+ * Interrupt checks happen on sends and backward jumps (design.md section 4): a counter runs down, and
+ * when it reaches zero `checkForInterrupts` looks at the clock, the host's requests, timers, pending
+ * semaphore signals and the collector.
+ */
+import type { Handle, RootHolder } from "../memory/heap.js";
+import { HEADER_WORDS, ObjectMemory } from "../memory/heap.js";
+import { Special } from "../memory/special.js";
+import { MAX_SMALLINT, MIN_SMALLINT, type Oop } from "../memory/oop.js";
+import type { VMHost } from "../host.js";
+import type { Fault, SliceBudget, SliceResult, StopReason } from "./slice.js";
+import { send, sendSpecial, superSend } from "./sends.js";
+import { returnFromMethod, returnFromBlock } from "./returns.js";
+import { pushClosure, pushNewArray, popIntoNewArray, pushThisContext } from "./contexts.js";
+import { checkForInterrupts, jumpBackward } from "./interrupts.js";
+import { mustBeBoolean } from "./sends.js";
+import { MethodCache } from "./methodCache.js";
+import { activeProcess } from "./scheduler.js";
+import { Collector, type GcResult } from "../memory/gc.js";
+import { collectGarbage } from "./collect.js";
+import type { PrimitiveFn, PrimitiveTable } from "../primitives/table.js";
+import { createPrimitiveTable } from "../primitives/table.js";
+
+/** Offsets of a context's named fields from ctxBase. */
+const SENDER = 0;
+const PC = 1;
+const STACKP = 2;
+const METHOD = 3;
+const RECEIVER = 5;
+const STACK = 6;
+
+export interface InterpreterOptions {
+  /** collect garbage at every safe point and before every interpreter allocation */
+  stressGC?: boolean;
+  /** sends and backward jumps between interrupt checks */
+  interruptInterval?: number;
+}
+
+export class Interpreter implements RootHolder {
+  readonly mem: ObjectMemory;
+  readonly host: VMHost;
+  words: Int32Array;
+  bytes: Uint8Array;
+
+  // registers of the active context
+  activeContext: Oop = 0;
+  ctxBase = 0;
+  method: Oop = 0;
+  ip = 0;
+  sp = 0;
+  receiver: Oop = 0;
+
+  // counters
+  bytecodeCount = 0;
+  sendCount = 0;
+  interruptCounter: number;
+  interruptInterval: number;
+  stressGC: boolean;
+
+  // why the current slice stops
+  stopReason: StopReason | null = null;
+  fault: Fault | undefined;
+  interruptRequested = false;
+  sliceDeadline = Infinity;
+  wakeAt: number | undefined;
+
+  // primitives
+  primFailCode = 0;
+  readonly primitives: PrimitiveTable;
+  readonly methodCache = new MethodCache();
+
+  // context recycling
+  freeSmallContexts: Oop[] = [];
+  freeLargeContexts: Oop[] = [];
+  reclaimableContexts = 0;
+
+  // timers, host signals, finalization, low space
+  clockOrigin: number;
+  nextWakeupMs = 0;
+  readonly pendingSignals: Handle[] = [];
+  finalizationPending = false;
+  lowSpaceSignalled = false;
+  lowSpacePending = false;
+  lowSpaceThreshold: number;
+
+  // memory management
+  readonly collector: Collector;
+  oldBytesAfterFullGC = 0;
+  stressCount = 0;
+  readonly gcListeners: Array<(result: GcResult) => void> = [];
+  processSwitches = 0;
+
+  /** processes the host started, whose bottom context hands its result to the host */
+  readonly hostJobs = new Set<HostJob>();
+
+  imageName = "oz.image";
+
+  /** optional trace of every executed bytecode (see trace.ts) */
+  trace: ((vm: Interpreter) => void) | null = null;
+  readonly extraRoots: RootHolder[] = [];
+
+  constructor(mem: ObjectMemory, host: VMHost, options: InterpreterOptions = {}) {
+    this.mem = mem;
+    this.host = host;
+    this.words = mem.words;
+    this.bytes = mem.bytes;
+    mem.growListeners.push(() => {
+      this.words = mem.words;
+      this.bytes = mem.bytes;
+    });
+    mem.rootHolders.push(this);
+    this.stressGC = options.stressGC ?? false;
+    this.interruptInterval = options.interruptInterval ?? 1024;
+    this.interruptCounter = this.stressGC ? 1 : this.interruptInterval;
+    this.clockOrigin = host.clock.now();
+    this.primitives = createPrimitiveTable();
+    this.lowSpaceThreshold = Math.max(256 * 1024, Math.floor(mem.limitBytes / 16));
+    this.collector = new Collector(mem);
+    this.oldBytesAfterFullGC = mem.bytesUsed();
+  }
+
+  hostProcessFor(proc: Oop): HostJob | undefined {
+    for (const job of this.hostJobs) if (job.process.oop === proc) return job;
+    return undefined;
+  }
+
+  // ------------------------------------------------------------------ registers
+
+  /** Writes ip and sp back into the active context (before anything that reads contexts or moves objects). */
+  storeContextRegisters(): void {
+    if (this.activeContext === 0) return;
+    const w = this.words;
+    w[this.ctxBase + PC] = ((this.ip - this.method - 11) << 1) | 1;
+    w[this.ctxBase + STACKP] = ((this.sp - this.ctxBase - 5) << 1) | 1;
+  }
+
+  /** Makes `ctx` the active context, loading its registers. Answers false if it cannot run (dead context). */
+  fetchContextRegisters(ctx: Oop): boolean {
+    const w = this.words;
+    const base = (ctx >> 2) + HEADER_WORDS;
+    const pc = w[base + PC];
+    const stackp = w[base + STACKP];
+    if ((pc & 1) === 0 || (stackp & 1) === 0) return false;
+    this.activeContext = ctx;
+    this.ctxBase = base;
+    this.method = w[base + METHOD];
+    this.receiver = w[base + RECEIVER];
+    this.ip = this.method + 11 + (pc >> 1);
+    this.sp = base + 5 + (stackp >> 1);
+    if (ctx < this.mem.youngStart) this.mem.remember(ctx);
+    return true;
+  }
+
+  visitRoots(visit: (oop: Oop) => Oop): void {
+    if (this.activeContext !== 0) this.activeContext = visit(this.activeContext);
+    for (const holder of this.extraRoots) holder.visitRoots(visit);
+  }
+
+  // ------------------------------------------------------------------ stack, for primitives
+
+  stackValue(n: number): Oop {
+    return this.words[this.sp - n];
+  }
+
+  stackTop(): Oop {
+    return this.words[this.sp];
+  }
+
+  push(value: Oop): void {
+    this.words[++this.sp] = value;
+  }
+
+  pop(n: number): void {
+    this.sp -= n;
+  }
+
+  popThenPush(n: number, value: Oop): void {
+    this.sp -= n - 1;
+    this.words[this.sp] = value;
+  }
+
+  bool(b: boolean): Oop {
+    return b ? this.mem.trueOop : this.mem.falseOop;
+  }
+
+  temp(index: number): Oop {
+    return this.words[this.ctxBase + STACK + index];
+  }
+
+  /** Fails the running primitive with a Squeak primitive error code (see primitives/errors.ts). */
+  failWith(code: number): false {
+    this.primFailCode = code;
+    return false;
+  }
+
+  // ------------------------------------------------------------------ stopping
+
+  stop(reason: StopReason, fault?: Fault): void {
+    this.stopReason = reason;
+    if (fault) this.fault = fault;
+    this.interruptCounter = 0;
+  }
+
+  /** Asks the running slice to stop at the next interrupt check (the paper's controlled interruption). */
+  requestInterrupt(): void {
+    this.interruptRequested = true;
+    this.interruptCounter = 0;
+  }
+
+  /** Signals `semaphore` at the next interrupt check (host events: timers, sockets, finalization). */
+  signalSemaphoreAsync(semaphore: Oop): void {
+    if (semaphore === this.mem.nilOop || (semaphore & 3) !== 0) return;
+    this.pendingSignals.push(this.mem.newHandle(semaphore));
+    this.interruptCounter = 0;
+  }
+
+  /** The VM's millisecond clock: milliseconds since this VM started. */
+  msClock(): number {
+    return Math.floor(this.host.clock.now() - this.clockOrigin);
+  }
+
+  collect(full: boolean): void {
+    collectGarbage(this, full);
+  }
+
+  // ------------------------------------------------------------------ slices
+
+  /**
+   * Runs the image until the budget is spent, no process wants to run, the host interrupts it, or it
+   * cannot go on. Never throws for anything a guest does.
+   */
+  run(budget: SliceBudget = {}): SliceResult {
+    const start = this.host.clock.now();
+    const bytecodesBefore = this.bytecodeCount;
+    const sendsBefore = this.sendCount;
+    this.stopReason = null;
+    this.fault = undefined;
+    this.wakeAt = undefined;
+    this.sliceDeadline = budget.ms !== undefined ? start + budget.ms : Infinity;
+    const bytecodeLimit = budget.bytecodes ?? Infinity;
+    this.reclaimableContexts = 0;
+    this.interruptCounter = 0;
+    try {
+      if (this.activeContext === 0 && !this.resumeActiveProcess()) {
+        this.checkWhileNoProcess();
+      }
+      while (this.stopReason === null) {
+        const remaining = bytecodeLimit - (this.bytecodeCount - bytecodesBefore);
+        if (remaining <= 0) {
+          this.stop("budget");
+          break;
+        }
+        if (this.trace !== null) {
+          this.trace(this);
+          this.interpret(1);
+        } else {
+          this.interpret(remaining > 0x3fffffff ? 0x3fffffff : remaining);
+        }
+        if (this.activeContext === 0 && this.stopReason === null) this.checkWhileNoProcess();
+      }
+    } catch (error) {
+      this.storeContextRegisters();
+      this.stopReason = "fault";
+      this.fault = {
+        kind: error instanceof RangeError && /call stack/i.test(error.message) ? "vmError" : "vmError",
+        message: `internal VM error: ${error instanceof Error ? error.message : String(error)}`,
+      };
+      if (process.env.OZ_DEBUG) console.error(error);
+    }
+    if (this.stopReason !== "fault") this.storeContextRegisters();
+    return {
+      reason: this.stopReason ?? "budget",
+      bytecodes: this.bytecodeCount - bytecodesBefore,
+      sends: this.sendCount - sendsBefore,
+      elapsedMs: this.host.clock.now() - start,
+      wakeAt: this.wakeAt,
+      fault: this.fault,
+    };
+  }
+
+  /** Loads the registers of the scheduler's active process (after loading an image or a host change). */
+  resumeActiveProcess(): boolean {
+    const proc = activeProcess(this);
+    if (proc === 0 || proc === this.mem.nilOop) return false;
+    const ctx = this.mem.fetchPointer(proc, 1);
+    if ((ctx & 3) !== 0 || ctx === this.mem.nilOop) return false;
+    if (!this.fetchContextRegisters(ctx)) {
+      this.stop("fault", { kind: "badContext", message: "the active process's context cannot run (it has no pc)" });
+      return false;
+    }
+    this.mem.storePointer(proc, 1, this.mem.nilOop);
+    return true;
+  }
+
+  /** No active process: wait for a timer or a host signal to make one runnable. */
+  private checkWhileNoProcess(): void {
+    checkForInterrupts(this, 0);
+    if (this.activeContext === 0 && this.stopReason === null) {
+      this.wakeAt = this.nextWakeupMs !== 0 ? this.nextWakeupMs : undefined;
+      this.stop("idle");
+    }
+  }
+
+  // ------------------------------------------------------------------ the dispatch loop
+
+  /** Executes up to `limit` bytecodes; returns early when the slice must stop. */
+  interpret(limit: number): void {
+    let words = this.words;
+    let bytes = this.bytes;
+    let n = 0;
+    const nil = this.mem.nilOop;
+    try {
+      while (n < limit) {
+        n++;
+        const b = bytes[this.ip++];
+        switch (b) {
+          // push receiver variable
+          case 0: case 1: case 2: case 3: case 4: case 5: case 6: case 7:
+          case 8: case 9: case 10: case 11: case 12: case 13: case 14: case 15:
+            words[++this.sp] = words[(this.receiver >> 2) + HEADER_WORDS + (b & 15)];
+            continue;
+          // push temporary
+          case 16: case 17: case 18: case 19: case 20: case 21: case 22: case 23:
+          case 24: case 25: case 26: case 27: case 28: case 29: case 30: case 31:
+            words[++this.sp] = words[this.ctxBase + STACK + (b & 15)];
+            continue;
+          // push literal constant
+          case 32: case 33: case 34: case 35: case 36: case 37: case 38: case 39:
+          case 40: case 41: case 42: case 43: case 44: case 45: case 46: case 47:
+          case 48: case 49: case 50: case 51: case 52: case 53: case 54: case 55:
+          case 56: case 57: case 58: case 59: case 60: case 61: case 62: case 63:
+            words[++this.sp] = words[(this.method >> 2) + HEADER_WORDS + 1 + (b & 31)];
+            continue;
+          // push literal variable (the value of an association)
+          case 64: case 65: case 66: case 67: case 68: case 69: case 70: case 71:
+          case 72: case 73: case 74: case 75: case 76: case 77: case 78: case 79:
+          case 80: case 81: case 82: case 83: case 84: case 85: case 86: case 87:
+          case 88: case 89: case 90: case 91: case 92: case 93: case 94: case 95: {
+            const assoc = words[(this.method >> 2) + HEADER_WORDS + 1 + (b & 31)];
+            words[++this.sp] = words[(assoc >> 2) + HEADER_WORDS + 1];
+            continue;
+          }
+          // pop into receiver variable
+          case 96: case 97: case 98: case 99: case 100: case 101: case 102: case 103:
+            this.mem.storePointer(this.receiver, b & 7, words[this.sp--]);
+            continue;
+          // pop into temporary
+          case 104: case 105: case 106: case 107: case 108: case 109: case 110: case 111:
+            words[this.ctxBase + STACK + (b & 7)] = words[this.sp--];
+            continue;
+          case 112: words[++this.sp] = this.receiver; continue;
+          case 113: words[++this.sp] = this.mem.trueOop; continue;
+          case 114: words[++this.sp] = this.mem.falseOop; continue;
+          case 115: words[++this.sp] = nil; continue;
+          case 116: words[++this.sp] = -1; continue; // SmallInteger -1 is oop 0xFFFFFFFF
+          case 117: words[++this.sp] = 1; continue; // 0
+          case 118: words[++this.sp] = 3; continue; // 1
+          case 119: words[++this.sp] = 5; continue; // 2
+          case 120: returnFromMethod(this, this.receiver); break;
+          case 121: returnFromMethod(this, this.mem.trueOop); break;
+          case 122: returnFromMethod(this, this.mem.falseOop); break;
+          case 123: returnFromMethod(this, nil); break;
+          case 124: returnFromMethod(this, words[this.sp]); break;
+          case 125: returnFromBlock(this, words[this.sp]); break;
+          case 128: this.extendedPush(bytes[this.ip++]); break;
+          case 129: this.extendedStore(bytes[this.ip++], false); break;
+          case 130: this.extendedStore(bytes[this.ip++], true); break;
+          case 131: {
+            const d = bytes[this.ip++];
+            send(this, this.literal(d & 31), d >> 5, this.ip - 2);
+            break;
+          }
+          case 132: this.doubleExtended(bytes[this.ip], bytes[this.ip + 1]); break;
+          case 133: {
+            const d = bytes[this.ip++];
+            superSend(this, this.literal(d & 31), d >> 5, this.ip - 2);
+            break;
+          }
+          case 134: {
+            const d = bytes[this.ip++];
+            send(this, this.literal(d & 63), d >> 6, this.ip - 2);
+            break;
+          }
+          case 135: this.sp--; continue;
+          case 136: { const top = words[this.sp]; words[++this.sp] = top; continue; }
+          case 137: pushThisContext(this); break;
+          case 138: {
+            const d = bytes[this.ip++];
+            if (d & 128) popIntoNewArray(this, d & 127);
+            else pushNewArray(this, d & 127);
+            break;
+          }
+          case 140: {
+            const vector = words[this.ctxBase + STACK + bytes[this.ip + 1]];
+            words[++this.sp] = words[(vector >> 2) + HEADER_WORDS + bytes[this.ip]];
+            this.ip += 2;
+            continue;
+          }
+          case 141: case 142: {
+            const vector = words[this.ctxBase + STACK + bytes[this.ip + 1]];
+            this.mem.storePointer(vector, bytes[this.ip], words[this.sp]);
+            if (b === 142) this.sp--;
+            this.ip += 2;
+            break;
+          }
+          case 143: pushClosure(this, bytes[this.ip], (bytes[this.ip + 1] << 8) | bytes[this.ip + 2]); break;
+          // short jumps
+          case 144: case 145: case 146: case 147: case 148: case 149: case 150: case 151:
+            this.ip += (b & 7) + 1;
+            continue;
+          case 152: case 153: case 154: case 155: case 156: case 157: case 158: case 159: {
+            const v = words[this.sp--];
+            if (v === this.mem.falseOop) { this.ip += (b & 7) + 1; continue; }
+            if (v === this.mem.trueOop) continue;
+            mustBeBoolean(this, v, this.ip - 1);
+            break;
+          }
+          // long jumps
+          case 160: case 161: case 162: case 163: case 164: case 165: case 166: case 167: {
+            const offset = ((b & 7) - 4) * 256 + bytes[this.ip++];
+            this.ip += offset;
+            if (offset >= 0) continue;
+            jumpBackward(this);
+            break;
+          }
+          case 168: case 169: case 170: case 171: {
+            const v = words[this.sp--];
+            const offset = (b & 3) * 256 + bytes[this.ip++];
+            if (v === this.mem.trueOop) { this.ip += offset; continue; }
+            if (v === this.mem.falseOop) continue;
+            mustBeBoolean(this, v, this.ip - 2);
+            break;
+          }
+          case 172: case 173: case 174: case 175: {
+            const v = words[this.sp--];
+            const offset = (b & 3) * 256 + bytes[this.ip++];
+            if (v === this.mem.falseOop) { this.ip += offset; continue; }
+            if (v === this.mem.trueOop) continue;
+            mustBeBoolean(this, v, this.ip - 2);
+            break;
+          }
+          // arithmetic special selectors, inlined for SmallIntegers
+          case 176: { // +
+            const x = words[this.sp - 1], y = words[this.sp];
+            if ((x & y & 1) === 1) {
+              const r = (x >> 1) + (y >> 1);
+              if (r >= MIN_SMALLINT && r <= MAX_SMALLINT) { words[--this.sp] = (r << 1) | 1; continue; }
+            }
+            sendSpecial(this, 0, this.ip - 1);
+            break;
+          }
+          case 177: { // -
+            const x = words[this.sp - 1], y = words[this.sp];
+            if ((x & y & 1) === 1) {
+              const r = (x >> 1) - (y >> 1);
+              if (r >= MIN_SMALLINT && r <= MAX_SMALLINT) { words[--this.sp] = (r << 1) | 1; continue; }
+            }
+            sendSpecial(this, 1, this.ip - 1);
+            break;
+          }
+          case 178: { // <
+            const x = words[this.sp - 1], y = words[this.sp];
+            if ((x & y & 1) === 1) { words[--this.sp] = x < y ? this.mem.trueOop : this.mem.falseOop; continue; }
+            sendSpecial(this, 2, this.ip - 1);
+            break;
+          }
+          case 179: { // >
+            const x = words[this.sp - 1], y = words[this.sp];
+            if ((x & y & 1) === 1) { words[--this.sp] = x > y ? this.mem.trueOop : this.mem.falseOop; continue; }
+            sendSpecial(this, 3, this.ip - 1);
+            break;
+          }
+          case 180: { // <=
+            const x = words[this.sp - 1], y = words[this.sp];
+            if ((x & y & 1) === 1) { words[--this.sp] = x <= y ? this.mem.trueOop : this.mem.falseOop; continue; }
+            sendSpecial(this, 4, this.ip - 1);
+            break;
+          }
+          case 181: { // >=
+            const x = words[this.sp - 1], y = words[this.sp];
+            if ((x & y & 1) === 1) { words[--this.sp] = x >= y ? this.mem.trueOop : this.mem.falseOop; continue; }
+            sendSpecial(this, 5, this.ip - 1);
+            break;
+          }
+          case 182: { // =
+            const x = words[this.sp - 1], y = words[this.sp];
+            if ((x & y & 1) === 1) { words[--this.sp] = x === y ? this.mem.trueOop : this.mem.falseOop; continue; }
+            sendSpecial(this, 6, this.ip - 1);
+            break;
+          }
+          case 183: { // ~=
+            const x = words[this.sp - 1], y = words[this.sp];
+            if ((x & y & 1) === 1) { words[--this.sp] = x !== y ? this.mem.trueOop : this.mem.falseOop; continue; }
+            sendSpecial(this, 7, this.ip - 1);
+            break;
+          }
+          case 184: { // *
+            const x = words[this.sp - 1], y = words[this.sp];
+            if ((x & y & 1) === 1) {
+              const r = (x >> 1) * (y >> 1);
+              if (r >= MIN_SMALLINT && r <= MAX_SMALLINT) { words[--this.sp] = (r << 1) | 1; continue; }
+            }
+            sendSpecial(this, 8, this.ip - 1);
+            break;
+          }
+          case 185: { // /
+            const x = words[this.sp - 1], y = words[this.sp];
+            if ((x & y & 1) === 1 && y !== 1) {
+              const a = x >> 1, d = y >> 1;
+              if (a % d === 0) {
+                const r = a / d;
+                if (r >= MIN_SMALLINT && r <= MAX_SMALLINT) { words[--this.sp] = (r << 1) | 1; continue; }
+              }
+            }
+            sendSpecial(this, 9, this.ip - 1);
+            break;
+          }
+          case 186: { // \\ (modulo, floored)
+            const x = words[this.sp - 1], y = words[this.sp];
+            if ((x & y & 1) === 1 && y !== 1) {
+              const a = x >> 1, d = y >> 1;
+              let r = a % d;
+              if (r !== 0 && (r < 0) !== (d < 0)) r += d;
+              words[--this.sp] = (r << 1) | 1;
+              continue;
+            }
+            sendSpecial(this, 10, this.ip - 1);
+            break;
+          }
+          case 187: sendSpecial(this, 11, this.ip - 1); break; // @
+          case 188: { // bitShift:
+            const x = words[this.sp - 1], y = words[this.sp];
+            if ((x & y & 1) === 1) {
+              const a = x >> 1, s = y >> 1;
+              if (s >= 0 && s < 31) {
+                const r = a * 2 ** s;
+                if (r >= MIN_SMALLINT && r <= MAX_SMALLINT) { words[--this.sp] = (r << 1) | 1; continue; }
+              } else if (s < 0 && s > -32) {
+                words[--this.sp] = ((a >> -s) << 1) | 1;
+                continue;
+              }
+            }
+            sendSpecial(this, 12, this.ip - 1);
+            break;
+          }
+          case 189: { // // (floored division)
+            const x = words[this.sp - 1], y = words[this.sp];
+            if ((x & y & 1) === 1 && y !== 1) {
+              const r = Math.floor((x >> 1) / (y >> 1));
+              if (r >= MIN_SMALLINT && r <= MAX_SMALLINT) { words[--this.sp] = (r << 1) | 1; continue; }
+            }
+            sendSpecial(this, 13, this.ip - 1);
+            break;
+          }
+          case 190: { // bitAnd:
+            const x = words[this.sp - 1], y = words[this.sp];
+            if ((x & y & 1) === 1) { words[--this.sp] = x & y; continue; }
+            sendSpecial(this, 14, this.ip - 1);
+            break;
+          }
+          case 191: { // bitOr:
+            const x = words[this.sp - 1], y = words[this.sp];
+            if ((x & y & 1) === 1) { words[--this.sp] = x | y; continue; }
+            sendSpecial(this, 15, this.ip - 1);
+            break;
+          }
+          case 198: { // == is never sent
+            const y = words[this.sp--];
+            words[this.sp] = words[this.sp] === y ? this.mem.trueOop : this.mem.falseOop;
+            continue;
+          }
+          case 199: // class is never sent
+            words[this.sp] = this.mem.fetchClassOf(words[this.sp]);
+            continue;
+          case 192: case 193: case 194: case 195: case 196: case 197:
+          case 200: case 201: case 202: case 203: case 204: case 205: case 206: case 207:
+            sendSpecial(this, b - 176, this.ip - 1);
+            break;
+          // sends of literal selectors with 0, 1, 2 arguments
+          case 208: case 209: case 210: case 211: case 212: case 213: case 214: case 215:
+          case 216: case 217: case 218: case 219: case 220: case 221: case 222: case 223:
+            send(this, this.literal(b & 15), 0, this.ip - 1);
+            break;
+          case 224: case 225: case 226: case 227: case 228: case 229: case 230: case 231:
+          case 232: case 233: case 234: case 235: case 236: case 237: case 238: case 239:
+            send(this, this.literal(b & 15), 1, this.ip - 1);
+            break;
+          case 240: case 241: case 242: case 243: case 244: case 245: case 246: case 247:
+          case 248: case 249: case 250: case 251: case 252: case 253: case 254: case 255:
+            send(this, this.literal(b & 15), 2, this.ip - 1);
+            break;
+          default:
+            this.ip--;
+            this.stop("fault", { kind: "vmError", message: `unknown bytecode ${b} in ${this.describeMethod(this.method)}` });
+        }
+        if (this.stopReason !== null || this.activeContext === 0) break;
+        words = this.words;
+        bytes = this.bytes;
+      }
+    } finally {
+      this.bytecodeCount += n;
+    }
+  }
+
+  literal(index: number): Oop {
+    return this.words[(this.method >> 2) + HEADER_WORDS + 1 + index];
+  }
+
+  private extendedPush(d: number): void {
+    const index = d & 63;
+    switch (d >> 6) {
+      case 0: this.push(this.mem.fetchPointer(this.receiver, index)); break;
+      case 1: this.push(this.temp(index)); break;
+      case 2: this.push(this.literal(index)); break;
+      case 3: this.push(this.mem.fetchPointer(this.literal(index), 1)); break;
+    }
+  }
+
+  private extendedStore(d: number, pop: boolean): void {
+    const index = d & 63;
+    const value = this.words[this.sp];
+    switch (d >> 6) {
+      case 0: this.mem.storePointer(this.receiver, index, value); break;
+      case 1: this.words[this.ctxBase + STACK + index] = value; break;
+      case 2: this.stop("fault", { kind: "vmError", message: "store into a literal constant" }); return;
+      case 3: this.mem.storePointer(this.literal(index), 1, value); break;
+    }
+    if (pop) this.sp--;
+  }
+
+  private doubleExtended(d: number, operand: number): void {
+    this.ip += 2;
+    switch (d >> 5) {
+      case 0: send(this, this.literal(operand), d & 31, this.ip - 3); break;
+      case 1: superSend(this, this.literal(operand), d & 31, this.ip - 3); break;
+      case 2: this.push(this.mem.fetchPointer(this.receiver, operand)); break;
+      case 3: this.push(this.literal(operand)); break;
+      case 4: this.push(this.mem.fetchPointer(this.literal(operand), 1)); break;
+      case 5: this.mem.storePointer(this.receiver, operand, this.words[this.sp]); break;
+      case 6: this.mem.storePointer(this.receiver, operand, this.words[this.sp--]); break;
+      case 7: this.mem.storePointer(this.literal(operand), 1, this.words[this.sp]); break;
+    }
+  }
+
+  /** "Foo>>bar" for messages; tolerant of damaged images. */
+  describeMethod(method: Oop): string {
+    return describeMethodName(this.mem, method);
+  }
+
+  /** Registers the functions of a named-primitive module (a plugin). */
+  registerModule(name: string, functions: Record<string, PrimitiveFn>): void {
+    this.primitives.modules.set(name, functions);
+    this.primitives.namedCache.clear();
+  }
+
+  /** The sender field offset, exported for helpers. */
+  static readonly fields = { SENDER, PC, STACKP, METHOD, RECEIVER, STACK } as const;
+}
+
+/** "Foo>>bar" from a method's last two literals (selector and class binding), or a placeholder. */
+export function describeMethodName(mem: ObjectMemory, method: Oop): string {
+  try {
+    if ((method & 3) !== 0 || method === 0) return "a non-method";
+    const header = mem.fetchPointer(method, 0) >> 1;
+    const numLits = (header >> 9) & 0xff;
+    if (numLits < 2) return "a method";
+    const selector = mem.fetchPointer(method, numLits - 1);
+    const binding = mem.fetchPointer(method, numLits);
+    let className = "?";
+    if ((binding & 3) === 0 && binding !== mem.nilOop) {
+      const cls = mem.fetchPointer(binding, 1);
+      className = classNameOf(mem, cls);
+    }
+    const sel = (selector & 3) === 0 && mem.hasBytes(selector) ? mem.stringOf(selector) : "?";
+    return `${className}>>${sel}`;
+  } catch {
+    return "a method";
+  }
+}
+
+/** The name of a class or metaclass ("Foo class"), or "?" if it has none. */
+export function classNameOf(mem: ObjectMemory, cls: Oop): string {
+  if ((cls & 3) !== 0 || cls === 0 || cls === mem.nilOop) return "?";
+  const slots = mem.slotCount(cls);
+  if (slots > 6) {
+    const name = mem.fetchPointer(cls, 6);
+    if ((name & 3) === 0 && name !== mem.nilOop && mem.hasBytes(name)) return mem.stringOf(name);
+  }
+  if (slots === 6) {
+    const thisClass = mem.fetchPointer(cls, 5);
+    if ((thisClass & 3) === 0 && thisClass !== mem.nilOop && mem.slotCount(thisClass) > 6) {
+      return `${classNameOf(mem, thisClass)} class`;
+    }
+  }
+  return "?";
+}
+
+/** A process started by the host; `finish` receives its result when its bottom context returns. */
+export interface HostJob {
+  process: Handle;
+  finish(result: Oop): void;
+}
+
+export { Special };

@@ -1,0 +1,128 @@
+/**
+ * Returning. A method context returns to its sender; a block context's `^` is a non-local return to the
+ * sender of its home method context, which must still be on the stack: otherwise the context receives
+ * #cannotReturn:. If a context marked by primitive 198 (`ensure:` / `ifCurtailed:`) lies between, the
+ * VM sends #aboutToReturn:through: to the active context and the image runs the unwind blocks (Squeak's
+ * protocol); the image then finishes the return itself.
+ */
+import type { Interpreter } from "./interpreter.js";
+import { HEADER_WORDS } from "../memory/heap.js";
+import { Special } from "../memory/special.js";
+import type { Oop } from "../memory/oop.js";
+import { homeContextOf, isLiveContext, killContext, recycleContext } from "./contexts.js";
+import { sendSynthetic } from "./sends.js";
+import { PRIM_MARK_UNWIND } from "../method/header.js";
+import { activeProcess, switchToNext } from "./scheduler.js";
+
+const SENDER = 0, METHOD = 3, CLOSURE = 4;
+
+/** Bytecodes 120-124: return from the method (non-local when executed in a block). */
+export function returnFromMethod(vm: Interpreter, value: Oop): void {
+  const closure = vm.words[vm.ctxBase + CLOSURE];
+  if (closure === vm.mem.nilOop) returnTo(vm, vm.words[vm.ctxBase + SENDER], value);
+  else nonLocalReturn(vm, value);
+}
+
+/** Bytecode 125: a block answers its value to whoever evaluated it. */
+export function returnFromBlock(vm: Interpreter, value: Oop): void {
+  returnTo(vm, vm.words[vm.ctxBase + SENDER], value);
+}
+
+function returnTo(vm: Interpreter, target: Oop, value: Oop): void {
+  if (!isLiveContext(vm, target)) {
+    if (target === vm.mem.nilOop && finishHostProcess(vm, value)) return;
+    cannotReturn(vm, value);
+    return;
+  }
+  const ctx = vm.activeContext;
+  if (vm.reclaimableContexts > 0) {
+    vm.reclaimableContexts--;
+    recycleContext(vm, ctx);
+  } else {
+    killContext(vm, ctx);
+  }
+  vm.fetchContextRegisters(target);
+  vm.words[++vm.sp] = value;
+}
+
+function nonLocalReturn(vm: Interpreter, value: Oop): void {
+  const mem = vm.mem;
+  const nil = mem.nilOop;
+  const home = homeContextOf(vm, vm.activeContext);
+  if (home === 0 || !isLiveContext(vm, home)) {
+    cannotReturn(vm, value);
+    return;
+  }
+  const target = mem.fetchPointer(home, SENDER);
+  if (!isLiveContext(vm, target)) {
+    cannotReturn(vm, value);
+    return;
+  }
+  let ctx = vm.activeContext;
+  while (ctx !== home) {
+    if (ctx === nil || (ctx & 3) !== 0) {
+      cannotReturn(vm, value);
+      return;
+    }
+    if (isUnwindMarked(vm, ctx)) {
+      aboutToReturn(vm, value, ctx);
+      return;
+    }
+    ctx = mem.fetchPointer(ctx, SENDER);
+  }
+  ctx = vm.activeContext;
+  for (;;) {
+    const next = mem.fetchPointer(ctx, SENDER);
+    killContext(vm, ctx);
+    if (ctx === home) break;
+    ctx = next;
+  }
+  vm.reclaimableContexts = 0;
+  vm.fetchContextRegisters(target);
+  vm.words[++vm.sp] = value;
+}
+
+/**
+ * The bottom context of a process the host started (membrane `evaluate`, `createProcess`) returned: the
+ * process is done. Its result goes to the host, the process leaves the scheduler, and the next runs.
+ */
+function finishHostProcess(vm: Interpreter, value: Oop): boolean {
+  const proc = activeProcess(vm);
+  const job = proc === 0 ? undefined : vm.hostProcessFor(proc);
+  if (job === undefined) return false;
+  killContext(vm, vm.activeContext);
+  vm.storeContextRegisters();
+  vm.activeContext = 0;
+  const mem = vm.mem;
+  mem.storePointer(proc, 1, mem.nilOop);
+  switchToNext(vm);
+  job.finish(value);
+  return true;
+}
+
+/** A method context whose method has primitive 198 (ensure:, ifCurtailed:). */
+export function isUnwindMarked(vm: Interpreter, ctx: Oop): boolean {
+  const w = vm.words;
+  const base = (ctx >> 2) + HEADER_WORDS;
+  if (w[base + CLOSURE] !== vm.mem.nilOop) return false;
+  const method = w[base + METHOD];
+  if ((method & 3) !== 0) return false;
+  const header = w[(method >> 2) + HEADER_WORDS] >> 1;
+  return ((header & 0x1ff) | ((header >> 19) & 0x200)) === PRIM_MARK_UNWIND;
+}
+
+function aboutToReturn(vm: Interpreter, value: Oop, unwindContext: Oop): void {
+  vm.reclaimableContexts = 0;
+  vm.push(vm.activeContext);
+  vm.push(value);
+  vm.push(unwindContext);
+  sendSynthetic(vm, vm.mem.specialObject(Special.selectorAboutToReturn), 2);
+}
+
+/** The return cannot happen (its target is gone): tell the context, as Smalltalk code can handle it. */
+export function cannotReturn(vm: Interpreter, value: Oop): void {
+  vm.reclaimableContexts = 0;
+  vm.push(vm.activeContext);
+  vm.push(value);
+  sendSynthetic(vm, vm.mem.specialObject(Special.selectorCannotReturn), 1);
+}

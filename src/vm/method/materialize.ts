@@ -1,0 +1,97 @@
+/**
+ * Turns a MethodSpec (host-side description) into a CompiledMethod inside a heap. Literal objects are
+ * created in the heap, symbols interned, and bindings resolved through `LiteralEnv`, so nothing of the
+ * host ends up in the guest (the transitive closure property of the membrane).
+ */
+import type { ObjectMemory } from "../memory/heap.js";
+import { HEADER_BYTES } from "../memory/heap.js";
+import { Format } from "../memory/format.js";
+import { Special } from "../memory/special.js";
+import { characterOop, smallIntOop, type Oop } from "../memory/oop.js";
+import { integerObjectOf } from "../memory/integers.js";
+import { internSymbol } from "../memory/symbols.js";
+import { encodeMethodHeader } from "./header.js";
+import { encodeTrailer, type SourceRef } from "./trailer.js";
+import type { BindingScope, LiteralSpec, MethodSpec } from "./spec.js";
+
+export interface LiteralEnv {
+  /** the association for a variable (creating it in Undeclared when it is unknown) */
+  binding(name: string, scope: BindingScope): Oop;
+  /** the association name -> class of the class the method belongs to */
+  methodClassBinding(): Oop;
+  /** a ScaledDecimal literal */
+  scaledDecimal?(numerator: bigint, denominator: bigint, scale: number): Oop;
+}
+
+export class MaterializeError extends Error {}
+
+function need(oop: Oop, what: string): Oop {
+  if (oop === 0) throw new MaterializeError(`out of memory while creating ${what}`);
+  return oop;
+}
+
+/** Creates a literal object in the heap. */
+export function materializeLiteral(mem: ObjectMemory, lit: LiteralSpec, env: LiteralEnv): Oop {
+  switch (lit.kind) {
+    case "nil": return mem.nilOop;
+    case "true": return mem.trueOop;
+    case "false": return mem.falseOop;
+    case "integer": return need(integerObjectOf(mem, lit.value), "an integer literal");
+    case "float": return need(mem.allocateFloat(lit.value), "a float literal");
+    case "character": return characterOop(lit.value);
+    case "string": return need(mem.allocateString(mem.specialObject(Special.classByteString), lit.value), "a string literal");
+    case "symbol": return need(internSymbol(mem, lit.value), "a symbol");
+    case "byteArray": {
+      const oop = need(mem.allocateBytes(mem.specialObject(Special.classByteArray), lit.bytes.length), "a byte array literal");
+      mem.bytes.set(lit.bytes, oop + HEADER_BYTES);
+      return oop;
+    }
+    case "array": {
+      const elements = lit.elements.map((e) => materializeLiteral(mem, e, env));
+      const oop = need(mem.allocate(mem.specialObject(Special.classArray), Format.indexable, elements.length), "an array literal");
+      elements.forEach((e, i) => mem.storePointer(oop, i, e));
+      return oop;
+    }
+    case "scaledDecimal":
+      if (!env.scaledDecimal) throw new MaterializeError("this image has no ScaledDecimal");
+      return env.scaledDecimal(lit.numerator, lit.denominator, lit.scale);
+    case "binding": return env.binding(lit.name, lit.scope);
+    case "methodClass": return env.methodClassBinding();
+    case "namedPrimitive": {
+      const module = need(mem.allocateString(mem.specialObject(Special.classByteString), lit.module), "a module name");
+      const name = need(mem.allocateString(mem.specialObject(Special.classByteString), lit.name), "a primitive name");
+      const oop = need(mem.allocate(mem.specialObject(Special.classArray), Format.indexable, 4), "a named primitive literal");
+      mem.storePointer(oop, 0, module);
+      mem.storePointer(oop, 1, name);
+      mem.storePointer(oop, 2, smallIntOop(0));
+      mem.storePointer(oop, 3, smallIntOop(0));
+      return oop;
+    }
+  }
+}
+
+/** Creates the CompiledMethod for `spec`, with `source` recorded in its trailer. */
+export function materializeMethod(mem: ObjectMemory, spec: MethodSpec, env: LiteralEnv, source: SourceRef): Oop {
+  const literals = spec.literals.map((lit) => materializeLiteral(mem, lit, env));
+  const header = encodeMethodHeader({
+    primitive: spec.primitive,
+    numLiterals: literals.length,
+    largeFrame: spec.largeFrame,
+    numTemps: spec.numTemps,
+    numArgs: spec.numArgs,
+  });
+  const trailer = encodeTrailer(source);
+  const byteCount = spec.bytecodes.length + trailer.length;
+  const total = (1 + literals.length) * 4 + byteCount;
+  const slots = (total + 3) >> 2;
+  const method = need(
+    mem.allocate(mem.specialObject(Special.classCompiledMethod), Format.compiledMethod + (slots * 4 - total), slots, 0),
+    "a method",
+  );
+  mem.storePointerUnchecked(method, 0, smallIntOop(header));
+  literals.forEach((lit, i) => mem.storePointer(method, 1 + i, lit));
+  const codeStart = method + HEADER_BYTES + (1 + literals.length) * 4;
+  mem.bytes.set(spec.bytecodes, codeStart);
+  mem.bytes.set(trailer, codeStart + spec.bytecodes.length);
+  return method;
+}

@@ -1,0 +1,3 @@
+import type { PrimitiveFn } from "./table.js";
+
+export const largeIntegerPrimitives: Record<number, PrimitiveFn> = {};

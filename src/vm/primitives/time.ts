@@ -1,0 +1,78 @@
+/**
+ * Clock and timer primitives (Squeak numbers 135-137, 240-242), driven by the host clock adapter.
+ * The millisecond clock counts from the start of this VM; it is a SmallInteger for the first 12 days and
+ * a LargePositiveInteger after that (it never wraps). Microsecond clocks count from 1901-01-01, Squeak's
+ * epoch.
+ */
+import type { Interpreter } from "../interpreter/interpreter.js";
+import type { PrimitiveFn } from "./table.js";
+import { Special } from "../memory/special.js";
+import { PrimErr } from "./errors.js";
+import { answer, bigIntAt, integerResult } from "./support.js";
+
+/** Seconds from 1901-01-01 to 1970-01-01. */
+export const SQUEAK_EPOCH_OFFSET_SECONDS = 2177452800n;
+
+function utcMicrosSince1901(vm: Interpreter): bigint {
+  return vm.host.clock.utcMicroseconds() + SQUEAK_EPOCH_OFFSET_SECONDS * 1_000_000n;
+}
+
+/** 135: Time class>>millisecondClockValue */
+function primitiveMillisecondClock(vm: Interpreter, argCount: number): boolean {
+  return answer(vm, argCount, integerResult(vm, vm.msClock()));
+}
+
+/** 136: Delay class>>primSignal: aSemaphore atMilliseconds: msTime (nil cancels the timer) */
+function primitiveSignalAtMilliseconds(vm: Interpreter, argCount: number): boolean {
+  const sem = vm.stackValue(1);
+  const time = bigIntAt(vm, 0);
+  if (argCount !== 2 || time === undefined) return vm.failWith(PrimErr.badArgument);
+  const mem = vm.mem;
+  if (sem === mem.nilOop) {
+    mem.setSpecialObject(Special.timerSemaphore, mem.nilOop);
+    vm.nextWakeupMs = 0;
+  } else {
+    if ((sem & 3) !== 0) return vm.failWith(PrimErr.badArgument);
+    mem.setSpecialObject(Special.timerSemaphore, sem);
+    vm.nextWakeupMs = Math.max(1, Number(time));
+    vm.interruptCounter = Math.min(vm.interruptCounter, 16);
+  }
+  vm.pop(argCount);
+  return true;
+}
+
+/** 137: Time class>>secondClock — local seconds since 1901. */
+function primitiveSecondClock(vm: Interpreter, argCount: number): boolean {
+  const local = utcMicrosSince1901(vm) / 1_000_000n + BigInt(vm.host.clock.localOffsetSeconds());
+  return answer(vm, argCount, integerResult(vm, local));
+}
+
+/** 240: Time class>>primUTCMicrosecondsClock */
+function primitiveUtcMicrosecondClock(vm: Interpreter, argCount: number): boolean {
+  return answer(vm, argCount, integerResult(vm, utcMicrosSince1901(vm)));
+}
+
+/** 241: Time class>>primLocalMicrosecondsClock */
+function primitiveLocalMicrosecondClock(vm: Interpreter, argCount: number): boolean {
+  const local = utcMicrosSince1901(vm) + BigInt(vm.host.clock.localOffsetSeconds()) * 1_000_000n;
+  return answer(vm, argCount, integerResult(vm, local));
+}
+
+/** 242: Delay class>>primSignal: aSemaphore atUTCMicroseconds: anInteger */
+function primitiveSignalAtUtcMicroseconds(vm: Interpreter, argCount: number): boolean {
+  const target = bigIntAt(vm, 0);
+  if (argCount !== 2 || target === undefined) return vm.failWith(PrimErr.badArgument);
+  const deltaMs = Number(target - utcMicrosSince1901(vm)) / 1000;
+  const ms = vm.msClock() + Math.max(0, Math.ceil(deltaMs));
+  vm.words[vm.sp] = integerResult(vm, ms);
+  return primitiveSignalAtMilliseconds(vm, argCount);
+}
+
+export const timePrimitives: Record<number, PrimitiveFn> = {
+  135: primitiveMillisecondClock,
+  136: primitiveSignalAtMilliseconds,
+  137: primitiveSecondClock,
+  240: primitiveUtcMicrosecondClock,
+  241: primitiveLocalMicrosecondClock,
+  242: primitiveSignalAtUtcMicroseconds,
+};
