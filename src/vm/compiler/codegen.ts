@@ -217,10 +217,11 @@ export class CodeGenerator {
         if (k === "nil" || k === "true" || k === "false") return this.em.returnSpecial(k);
       }
       this.expression(value, false);
-      return this.em.returnTop();
+      if (!this.returns(value)) this.em.returnTop();
+      return;
     }
     this.expression(value, false);
-    this.em.returnTop(span(node));
+    if (!this.returns(value)) this.em.returnTop(span(node));
   }
 
   private expression(node: ExpressionNode, effect: boolean): void {
