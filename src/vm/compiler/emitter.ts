@@ -222,7 +222,7 @@ export class Emitter {
           else {
             const [low, high] = item.cond === "always" ? [-1024, 1023] : [0, 1023];
             if (distance < low || distance > high) {
-              this.fail(`Jump too far (${distance} bytes, at most ${high}): split this method into smaller ones`, item.at);
+              this.fail(`Jump too far (${distance} bytes, the limit is ${distance < 0 ? low : high}): split this method into smaller ones`, item.at);
             }
             const hi = Math.floor(distance / 256);
             out[item.pc] = item.cond === "always" ? 160 + hi + 4 : (item.cond === "ifTrue" ? 168 : 172) + hi;
