@@ -148,3 +148,5 @@ class ChunkReader {
     if (p.text !== "") this.items.push({ kind: "doit", source: p.text, ...this.where(p.start) });
   }
 }
+
+export { parseClassDefinition, type ClassDefinition, type ClassKind } from "./classdef.js";

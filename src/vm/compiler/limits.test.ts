@@ -42,6 +42,13 @@ describe("frame limits", () => {
     expect(error(`foo ^[| ${repeat(64, (i) => `t${i}`)} | t63]`).message).toBe("Too many temporaries (64, at most 63)");
   });
 
+  test("temp vectors", () => {
+    const temps = (n: number) => repeat(n, (i) => `t${i}`);
+    const writes = (n: number) => repeat(n, (i) => `t${i} := 1`, ". ");
+    expect(method(`foo | ${temps(127)} | ^[${writes(127)}]`).numTemps).toBe(1);
+    expect(error(`foo | ${temps(128)} | ^[${writes(128)}]`).message).toBe("Too many temporaries shared with blocks (128, at most 127)");
+  });
+
   test("copied values of a block", () => {
     const temps = repeat(16, (i) => `t${i}`);
     const m = method(`foo | ${temps} | ^[${repeat(15, (i) => `t${i}`, ". ")}]`);

@@ -45,6 +45,8 @@ import type { CompileWarning, SourceInfo } from "./errors.js";
 import { inlineKind, inlinedBlocks, type InlineKind } from "./inlining.js";
 
 export const MAX_COPIED = 15;
+/** the largest array pushNewArray can create */
+export const MAX_VECTOR = 127;
 export const RESERVED_NAMES: ReadonlySet<string> = new Set(["self", "super", "thisContext", "true", "false", "nil"]);
 
 export type TempKind = "arg" | "temp" | "hidden";
@@ -396,6 +398,9 @@ class Analyzer {
       }
     }
     for (const s of this.allScopes) {
+      if (s.vector.length > MAX_VECTOR) {
+        throw this.info.error(`Too many temporaries shared with blocks (${s.vector.length}, at most ${MAX_VECTOR})`, s.node.start);
+      }
       if (s.vector.length > 0) s.holder = new TempVar(`<vector: ${s.vector.map((v) => v.name).join(" ")}>`, "hidden", s, s.node.start);
     }
     for (const { v, from } of this.crossings) {
