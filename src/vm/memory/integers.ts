@@ -21,7 +21,15 @@ export function isIntegerObject(mem: ObjectMemory, oop: Oop): boolean {
   return isSmallInt(oop) || isLargeInteger(mem, oop);
 }
 
-/** The value of a SmallInteger or LargeInteger, or undefined for anything else. */
+const HEX_PAIRS: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+
+/** The largest LargeInteger, in bytes (V8 limits a BigInt to 2^30 bits; stay well below). */
+export const MAX_INTEGER_BYTES = 1 << 26;
+
+/**
+ * The value of a SmallInteger or LargeInteger (normalized or not), or undefined for anything else.
+ * Linear in the size: the magnitude goes through one hexadecimal string.
+ */
 export function bigIntValueOf(mem: ObjectMemory, oop: Oop): bigint | undefined {
   if (isSmallInt(oop)) return BigInt(smallIntValue(oop));
   if (!isLargeInteger(mem, oop)) return undefined;
@@ -29,19 +37,20 @@ export function bigIntValueOf(mem: ObjectMemory, oop: Oop): bigint | undefined {
   const n = mem.byteLength(oop);
   const start = oop + HEADER_BYTES;
   const b = mem.bytes;
-  let v = 0n;
-  let i = n - 1;
-  // eight bytes at a time keeps this linear-ish for big numbers
-  for (; i >= 7; i -= 8) {
-    let chunk = 0n;
-    for (let k = 0; k < 8; k++) chunk = (chunk << 8n) | BigInt(b[start + i - k]);
-    v = (v << 64n) | chunk;
+  let magnitude: bigint;
+  if (n <= 6) {
+    let v = 0;
+    for (let i = n - 1; i >= 0; i--) v = v * 256 + b[start + i];
+    magnitude = BigInt(v);
+  } else {
+    const hex: string[] = new Array(n);
+    for (let i = 0; i < n; i++) hex[i] = HEX_PAIRS[b[start + n - 1 - i]];
+    magnitude = BigInt("0x" + hex.join(""));
   }
-  for (; i >= 0; i--) v = (v << 8n) | BigInt(b[start + i]);
-  return negative ? -v : v;
+  return negative ? -magnitude : magnitude;
 }
 
-/** A SmallInteger when the value fits, else a new LargeInteger; 0 when memory is short. */
+/** A SmallInteger when the value fits, else a new normalized LargeInteger; 0 when the heap cannot hold it. */
 export function integerObjectOf(mem: ObjectMemory, value: bigint | number): Oop {
   if (typeof value === "number") {
     if (Number.isInteger(value) && value >= MIN_SMALLINT && value <= MAX_SMALLINT) return smallIntOop(value);
@@ -49,16 +58,19 @@ export function integerObjectOf(mem: ObjectMemory, value: bigint | number): Oop 
   }
   if (value >= BIG_MIN_SMALLINT && value <= BIG_MAX_SMALLINT) return smallIntOop(Number(value));
   const negative = value < 0n;
-  let mag = negative ? -value : value;
-  const bytes: number[] = [];
-  while (mag > 0n) {
-    bytes.push(Number(mag & 0xffn));
-    mag >>= 8n;
-  }
+  let hex = (negative ? -value : value).toString(16);
+  if ((hex.length & 1) === 1) hex = "0" + hex;
+  const n = hex.length >> 1;
+  if (n > MAX_INTEGER_BYTES || !mem.canAllocate(n + HEADER_BYTES + 4)) return 0;
   const cls = mem.specialObject(negative ? Special.classLargeNegativeInteger : Special.classLargePositiveInteger);
-  const oop = mem.allocateBytes(cls, bytes.length);
+  const oop = mem.allocateBytes(cls, n);
   if (oop === 0) return 0;
-  mem.bytes.set(bytes, oop + HEADER_BYTES);
+  const b = mem.bytes;
+  const start = oop + HEADER_BYTES;
+  for (let i = 0; i < n; i++) {
+    const at = hex.length - 2 - 2 * i;
+    b[start + i] = parseInt(hex.slice(at, at + 2), 16);
+  }
   return oop;
 }
 

@@ -23,63 +23,18 @@ import type { PrimitiveFn } from "./table.js";
 import { PrimErr } from "./errors.js";
 import { answer, answerBool, newString } from "./support.js";
 
-/** The largest integer result, in bytes (V8 limits a BigInt to 2^30 bits; stay well below). */
-export const MAX_INTEGER_BYTES = 1 << 26;
+/** Conversions live with the object memory; these names are the primitives' vocabulary. */
+export { MAX_INTEGER_BYTES, bigIntValueOf as integerValueOf, integerObjectOf as integerOop } from "../memory/integers.js";
+import { MAX_INTEGER_BYTES, bigIntValueOf as integerValueOf, integerObjectOf as integerOop } from "../memory/integers.js";
 
 const BIG_MIN_SMALLINT = BigInt(MIN_SMALLINT);
 const BIG_MAX_SMALLINT = BigInt(MAX_SMALLINT);
-const HEX_PAIRS: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
-
-// ---------------------------------------------------------------- conversions
-
-/** The value of a SmallInteger or LargeInteger (normalized or not), or undefined for anything else. */
-export function integerValueOf(mem: ObjectMemory, oop: Oop): bigint | undefined {
-  if ((oop & 1) === 1) return BigInt(oop >> 1);
-  if (!isLargeInteger(mem, oop)) return undefined;
-  const negative = mem.classOfPointer(oop) === mem.specialObject(Special.classLargeNegativeInteger);
-  const n = mem.byteLength(oop);
-  const start = oop + HEADER_BYTES;
-  const b = mem.bytes;
-  let magnitude: bigint;
-  if (n <= 6) {
-    let v = 0;
-    for (let i = n - 1; i >= 0; i--) v = v * 256 + b[start + i];
-    magnitude = BigInt(v);
-  } else {
-    const hex: string[] = new Array(n);
-    for (let i = 0; i < n; i++) hex[i] = HEX_PAIRS[b[start + n - 1 - i]];
-    magnitude = BigInt("0x" + hex.join(""));
-  }
-  return negative ? -magnitude : magnitude;
-}
 
 /** Number of bytes of the magnitude of `value` (0 for 0). */
 export function magnitudeBytes(value: bigint): number {
   if (value === 0n) return 0;
   const hexDigits = (value < 0n ? -value : value).toString(16).length;
   return (hexDigits + 1) >> 1;
-}
-
-/**
- * A SmallInteger when `value` fits, else a new normalized LargeInteger; 0 when the heap cannot hold it.
- */
-export function integerOop(mem: ObjectMemory, value: bigint): Oop {
-  if (value >= BIG_MIN_SMALLINT && value <= BIG_MAX_SMALLINT) return smallIntOop(Number(value));
-  const negative = value < 0n;
-  let hex = (negative ? -value : value).toString(16);
-  if ((hex.length & 1) === 1) hex = "0" + hex;
-  const n = hex.length >> 1;
-  if (n > MAX_INTEGER_BYTES || !mem.canAllocate(n + HEADER_BYTES + 4)) return 0;
-  const cls = mem.specialObject(negative ? Special.classLargeNegativeInteger : Special.classLargePositiveInteger);
-  const oop = mem.allocateBytes(cls, n);
-  if (oop === 0) return 0;
-  const b = mem.bytes;
-  const start = oop + HEADER_BYTES;
-  for (let i = 0; i < n; i++) {
-    const at = hex.length - 2 - 2 * i;
-    b[start + i] = parseInt(hex.slice(at, at + 2), 16);
-  }
-  return oop;
 }
 
 // ---------------------------------------------------------------- primitive helpers

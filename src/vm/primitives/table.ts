@@ -12,7 +12,7 @@ import type { Interpreter } from "../interpreter/interpreter.js";
 import type { Oop } from "../memory/oop.js";
 import { integerPrimitives } from "./integer.js";
 import { largeIntegerPrimitives } from "./largeInteger.js";
-import { floatPrimitives } from "./float.js";
+import { floatPrimitives, numbersModule } from "./float.js";
 import { objectPrimitives } from "./object.js";
 import { storagePrimitives } from "./storage.js";
 import { stringPrimitives, stringModule } from "./string.js";
@@ -20,6 +20,8 @@ import { blockPrimitives } from "./block.js";
 import { processPrimitives } from "./process.js";
 import { timePrimitives } from "./time.js";
 import { systemPrimitives, systemModule } from "./system.js";
+import { compilerModule } from "./compiler.js";
+import { blockModule } from "./block.js";
 
 export type PrimitiveFn = (vm: Interpreter, argCount: number) => boolean;
 
@@ -47,7 +49,9 @@ export function createPrimitiveTable(): PrimitiveTable {
     }
   }
   const modules = new Map<string, Record<string, PrimitiveFn>>();
-  modules.set("OzVM", systemModule);
+  modules.set("OzVM", { ...systemModule, ...blockModule });
+  modules.set("OzCompiler", compilerModule);
+  modules.set("OzNumbers", numbersModule);
   modules.set("MiscPrimitivePlugin", stringModule);
   return { numbered, modules, namedCache: new Map() };
 }

@@ -1,0 +1,141 @@
+/**
+ * The `OzCompiler` named-primitive module: the image compiles through the host's compiler (the compiler
+ * is TypeScript, design.md section 5), and logs its source changes to the image's .changes file before
+ * they take effect (section 3). Smalltalk signatures (receiver first):
+ *
+ *   aBehavior primitiveCompile: source classified: category   -> the selector, or a String describing the compile error
+ *   anObject primitiveCompileDoIt: source for: receiver        -> a CompiledMethod to run on receiver (not installed), or a String
+ *   anObject primitiveRecompile: selector in: aBehavior         -> the selector (recompiled from its source, same source pointer), or a String
+ *   anObject primitiveSourceOf: aCompiledMethod                 -> its source String, or nil
+ *   anObject primitiveLogChange: aString                        -> true (a class definition or doit chunk), false when there is no changes file
+ */
+import type { Interpreter } from "../interpreter/interpreter.js";
+import type { PrimitiveFn } from "./table.js";
+import { Format } from "../memory/format.js";
+import { Special } from "../memory/special.js";
+import type { Oop } from "../memory/oop.js";
+import { compileDoIt, compileMethod, CompileError } from "../compiler/index.js";
+import { compileContextFor, installMethod, literalEnvFor } from "../contract/compiling.js";
+import { bytesText, className, GuestError, isMetaclass, methodAt, thisClassOf } from "../contract/guest.js";
+import { materializeMethod } from "../method/materialize.js";
+import { decodeTrailer, type SourceRef } from "../method/trailer.js";
+import { lookupSymbol } from "../memory/symbols.js";
+import { PrimErr } from "./errors.js";
+import { answer, newString } from "./support.js";
+
+function text(vm: Interpreter, oop: Oop): string | undefined {
+  return bytesText(vm.mem, oop);
+}
+
+function isBehaviorOop(vm: Interpreter, oop: Oop): boolean {
+  return (oop & 3) === 0 && oop !== vm.mem.nilOop && vm.mem.slotCount(oop) >= 3 && (vm.mem.fetchPointer(oop, 2) & 1) === 1;
+}
+
+function failure(vm: Interpreter, argCount: number, message: string): boolean {
+  return answer(vm, argCount, newString(vm, message));
+}
+
+function sourceRefFor(vm: Interpreter, cls: Oop, source: string, category: string): SourceRef {
+  const mem = vm.mem;
+  const stored = vm.host.sources?.appendChange({
+    kind: "method", className: className(mem, thisClassOf(mem, cls)), classSide: isMetaclass(mem, cls), category, source,
+  });
+  return stored ? { kind: "file", file: stored.file, position: stored.position } : { kind: "embedded", source };
+}
+
+function guarded(vm: Interpreter, argCount: number, body: () => boolean): boolean {
+  try {
+    return body();
+  } catch (e) {
+    if (e instanceof CompileError) return failure(vm, argCount, e.format());
+    if (e instanceof GuestError) return vm.failWith(e.code === "resourceExhausted" ? PrimErr.insufficientObjectMemory : PrimErr.inappropriate);
+    throw e;
+  }
+}
+
+/** Behavior>>primitiveCompile: source classified: category */
+function primitiveCompile(vm: Interpreter, argCount: number): boolean {
+  const cls = vm.stackValue(2);
+  const source = text(vm, vm.stackValue(1));
+  const category = text(vm, vm.stackValue(0)) ?? "as yet unclassified";
+  if (argCount !== 2 || !isBehaviorOop(vm, cls) || source === undefined) return vm.failWith(PrimErr.badArgument);
+  return guarded(vm, argCount, () => {
+    const { method: spec } = compileMethod(source, compileContextFor(vm.mem, cls));
+    installMethod(vm.mem, cls, spec, sourceRefFor(vm, cls, source, category));
+    vm.methodCache.flush();
+    return answer(vm, argCount, lookupSymbol(vm.mem, spec.selector));
+  });
+}
+
+/** Object>>primitiveCompileDoIt: source for: receiver */
+function primitiveCompileDoIt(vm: Interpreter, argCount: number): boolean {
+  const source = text(vm, vm.stackValue(1));
+  const receiver = vm.stackValue(0);
+  if (argCount !== 2 || source === undefined) return vm.failWith(PrimErr.badArgument);
+  return guarded(vm, argCount, () => {
+    const cls = vm.mem.fetchClassOf(receiver);
+    const { method: spec } = compileDoIt(source, compileContextFor(vm.mem, cls));
+    const method = materializeMethod(vm.mem, spec, literalEnvFor(vm.mem, cls), { kind: "embedded", source });
+    return answer(vm, argCount, method);
+  });
+}
+
+/** Object>>primitiveRecompile: selector in: aBehavior — after a class changed shape. */
+function primitiveRecompile(vm: Interpreter, argCount: number): boolean {
+  const mem = vm.mem;
+  const selector = vm.stackValue(1);
+  const cls = vm.stackValue(0);
+  if (argCount !== 2 || !isBehaviorOop(vm, cls)) return vm.failWith(PrimErr.badArgument);
+  const old = methodAt(mem, cls, selector);
+  if (old === 0) return vm.failWith(PrimErr.notFound);
+  const { ref } = decodeTrailer(mem.bytesView(old));
+  const source = ref.kind === "embedded" ? ref.source : ref.kind === "file" ? vm.host.sources?.read(ref.file, ref.position) : undefined;
+  if (source === undefined) return failure(vm, argCount, `the source of ${className(mem, cls)}>>${text(vm, selector)} is not available`);
+  return guarded(vm, argCount, () => {
+    const { method: spec } = compileMethod(source, compileContextFor(mem, cls));
+    installMethod(mem, cls, spec, ref);
+    vm.methodCache.flush();
+    return answer(vm, argCount, selector);
+  });
+}
+
+/** Object>>primitiveSourceOf: aCompiledMethod */
+function primitiveSourceOf(vm: Interpreter, argCount: number): boolean {
+  const mem = vm.mem;
+  const method = vm.stackValue(0);
+  if ((method & 3) !== 0 || mem.formatOf(method) < Format.compiledMethod) return vm.failWith(PrimErr.badArgument);
+  const { ref } = decodeTrailer(mem.bytesView(method));
+  const source = ref.kind === "embedded" ? ref.source : ref.kind === "file" ? vm.host.sources?.read(ref.file, ref.position) : undefined;
+  return answer(vm, argCount, source === undefined ? mem.nilOop : newString(vm, source));
+}
+
+/** Object>>primitiveLogChange: aString — class definitions and doits that change the image. */
+function primitiveLogChange(vm: Interpreter, argCount: number): boolean {
+  const source = text(vm, vm.stackValue(0));
+  if (source === undefined) return vm.failWith(PrimErr.badArgument);
+  const stored = vm.host.sources?.appendChange({ kind: "classDefinition", source });
+  return answer(vm, argCount, stored ? vm.mem.trueOop : vm.mem.falseOop);
+}
+
+/** Object>>primitiveLogRemoval: selector from: aBehavior */
+function primitiveLogRemoval(vm: Interpreter, argCount: number): boolean {
+  const mem = vm.mem;
+  const selector = text(vm, vm.stackValue(1));
+  const cls = vm.stackValue(0);
+  if (selector === undefined || !isBehaviorOop(vm, cls)) return vm.failWith(PrimErr.badArgument);
+  const stored = vm.host.sources?.appendChange({
+    kind: "removeMethod", className: className(mem, thisClassOf(mem, cls)), classSide: isMetaclass(mem, cls), selector,
+  });
+  return answer(vm, argCount, stored ? mem.trueOop : mem.falseOop);
+}
+
+export const compilerModule: Record<string, PrimitiveFn> = {
+  primitiveCompile,
+  primitiveCompileDoIt,
+  primitiveRecompile,
+  primitiveSourceOf,
+  primitiveLogChange,
+  primitiveLogRemoval,
+};
+
+export { Special };
