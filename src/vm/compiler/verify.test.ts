@@ -97,7 +97,7 @@ function verifyContext(m: MethodSpec, start: number, end: number, initial: numbe
 
 let blockNeeds: number[] = [];
 
-export function verify(m: MethodSpec): void {
+function verify(m: MethodSpec): void {
   blockNeeds = [];
   const marker = m.primitive > 0 && m.bytecodes[0] === 129 && m.bytecodes[1] === (0x40 | m.numArgs);
   const methodMax = verifyContext(m, marker ? 2 : 0, m.bytecodes.length, 0, false);
