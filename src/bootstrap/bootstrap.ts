@@ -18,7 +18,7 @@ import { memoryHost, type VMHost } from "../vm/host.js";
 import { LocalObjectSpace } from "../membrane/local/space.js";
 import type { ClassMirror, ObjectFormat, ObjectMirror } from "../membrane/objectSpace.js";
 import { MembraneError } from "../membrane/objectSpace.js";
-import { Sym } from "../membrane/values.js";
+import { Sym, type LocalValue } from "../membrane/values.js";
 import { readChunks, parseClassDefinition, CompileError, type ClassDefinition } from "../vm/compiler/index.js";
 import { REQUIRED_INSTANCE_VARIABLES, HIGHEST_PRIORITY } from "../vm/memory/layout.js";
 import { Special, SPECIAL_OBJECTS_SIZE, SPECIAL_SELECTORS } from "../vm/memory/special.js";
@@ -303,8 +303,8 @@ class KernelBuilder {
     for (const [index, name] of OPTIONAL_SPECIAL_CLASSES) if (this.mirrors.has(name)) await this.soa.atPut(index + 1, this.cls(name));
     await space.setSpecialObjectsArray(this.soa);
     const table = await this.cls("SymbolTable").newInstance();
-    await table.instVarAtPut(1, 0);
-    await table.instVarAtPut(2, await this.cls("Array").newInstance(8192));
+    await this.setField(table, "SymbolTable", "tally", 0);
+    await this.setField(table, "SymbolTable", "buckets", await this.cls("Array").newInstance(8192));
     await this.soa.atPut(Special.symbolTable + 1, table);
 
     // fill in every class and metaclass
@@ -314,12 +314,23 @@ class KernelBuilder {
     const smalltalk = await this.newDictionary("SystemDictionary", 2048);
     await this.soa.atPut(Special.smalltalkDictionary + 1, smalltalk);
     for (const spec of this.order) await space.setGlobal(spec.name, this.cls(spec.name));
-    for (const spec of this.order) await this.cls(spec.name).instVarNamedPut("environment", smalltalk);
+    for (const spec of this.order) await this.setField(this.cls(spec.name), "class side", "environment", smalltalk);
     await space.setGlobal("Smalltalk", smalltalk);
     await this.soa.atPut(Special.undeclared + 1, await this.newDictionary("Dictionary", 32));
     await this.createScheduler();
     await this.fillSpecialObjects();
     this.log(`created ${this.order.length} classes`);
+  }
+
+  /** Sets a named field of an object whose class is `className`, by the index its definition gives. */
+  private async setField(target: ObjectMirror, className: string | "class side" | "metaclass", field: string, value: ObjectMirror | LocalValue): Promise<void> {
+    const names =
+      className === "class side" ? this.allInstanceVariables("Class")
+      : className === "metaclass" ? this.allInstanceVariables("Metaclass")
+      : this.allInstanceVariables(className);
+    const index = names.indexOf(field);
+    if (index < 0) throw new BootstrapError(`${className} has no instance variable ${field}`);
+    await target.instVarAtPut(index + 1, value);
   }
 
   private cls(name: string): ClassMirror {
@@ -330,15 +341,15 @@ class KernelBuilder {
 
   private async newDictionary(className: string, capacity: number): Promise<ObjectMirror> {
     const dict = await this.cls(className).newInstance();
-    await dict.instVarAtPut(1, 0);
-    await dict.instVarAtPut(2, await this.cls("Array").newInstance(capacity));
+    await this.setField(dict, className, "tally", 0);
+    await this.setField(dict, className, "array", await this.cls("Array").newInstance(capacity));
     return dict;
   }
 
   private async newMethodDictionary(): Promise<ObjectMirror> {
     const dict = await this.cls("MethodDictionary").newInstance(32);
-    await dict.instVarAtPut(1, 0);
-    await dict.instVarAtPut(2, await this.cls("Array").newInstance(32));
+    await this.setField(dict, "MethodDictionary", "tally", 0);
+    await this.setField(dict, "MethodDictionary", "array", await this.cls("Array").newInstance(32));
     return dict;
   }
 
@@ -350,36 +361,38 @@ class KernelBuilder {
     const cls = this.cls(spec.name);
     const meta = this.metaMirrors.get(spec.name)!;
     const superclass = spec.superclass ? this.cls(spec.superclass) : this.nil;
-    await cls.instVarNamedPut("superclass", superclass);
-    await cls.instVarNamedPut("methodDict", await this.newMethodDictionary());
-    await cls.instVarNamedPut("instanceVariables", await this.symbols(spec.instanceVariables));
-    await cls.instVarNamedPut("name", new Sym(spec.name));
-    await cls.instVarNamedPut("category", spec.category);
+    const set = (field: string, value: ObjectMirror | LocalValue) => this.setField(cls, "class side", field, value);
+    await set("superclass", superclass);
+    await set("methodDict", await this.newMethodDictionary());
+    await set("instanceVariables", await this.symbols(spec.instanceVariables));
+    await set("name", new Sym(spec.name));
+    await set("category", spec.category);
     const subclasses = this.order.filter((s) => s.superclass === spec.name).map((s) => this.cls(s.name));
     const subclassArray = await this.cls("Array").newInstance(subclasses.length);
     for (let i = 0; i < subclasses.length; i++) await subclassArray.atPut(i + 1, subclasses[i]);
-    await cls.instVarNamedPut("subclasses", subclassArray);
+    await set("subclasses", subclassArray);
     if (spec.classVariables.length > 0) {
       const pool = await this.newDictionary("Dictionary", 32);
-      await cls.instVarNamedPut("classPool", pool);
+      await set("classPool", pool);
       const poolMirror = await cls.classPool();
       for (const v of spec.classVariables) await poolMirror.valueAtPut(v, null);
     }
-    await meta.instVarNamedPut("superclass", spec.superclass ? this.metaMirrors.get(spec.superclass)! : this.cls("Class"));
-    await meta.instVarNamedPut("methodDict", await this.newMethodDictionary());
-    await meta.instVarNamedPut("instanceVariables", await this.symbols(spec.classInstanceVariables));
-    await meta.instVarNamedPut("thisClass", cls);
+    const setMeta = (field: string, value: ObjectMirror | LocalValue) => this.setField(meta, "metaclass", field, value);
+    await setMeta("superclass", spec.superclass ? this.metaMirrors.get(spec.superclass)! : this.cls("Class"));
+    await setMeta("methodDict", await this.newMethodDictionary());
+    await setMeta("instanceVariables", await this.symbols(spec.classInstanceVariables));
+    await setMeta("thisClass", cls);
   }
 
   private async createScheduler(): Promise<void> {
     const lists = await this.cls("Array").newInstance(HIGHEST_PRIORITY);
     for (let i = 1; i <= HIGHEST_PRIORITY; i++) await lists.atPut(i, await this.cls("LinkedList").newInstance());
     const scheduler = await this.cls("ProcessorScheduler").newInstance();
-    await scheduler.instVarNamedPut("quiescentProcessLists", lists);
+    await this.setField(scheduler, "ProcessorScheduler", "quiescentProcessLists", lists);
     const main = await this.cls("Process").newInstance();
-    await main.instVarNamedPut("priority", 40);
-    await main.instVarNamedPut("name", "bootstrap");
-    await scheduler.instVarNamedPut("activeProcess", main);
+    await this.setField(main, "Process", "priority", 40);
+    await this.setField(main, "Process", "name", "bootstrap");
+    await this.setField(scheduler, "ProcessorScheduler", "activeProcess", main);
     await this.space.setGlobal("Processor", scheduler);
     const smalltalk = this.space.mem.specialObject(Special.smalltalkDictionary);
     const assoc = dictionaryAssociationAt(this.space.mem, smalltalk, "Processor");
@@ -388,7 +401,7 @@ class KernelBuilder {
 
   private async newSemaphore(): Promise<ObjectMirror> {
     const sem = await this.cls("Semaphore").newInstance();
-    await sem.instVarNamedPut("excessSignals", 0);
+    await this.setField(sem, "Semaphore", "excessSignals", 0);
     return sem;
   }
 

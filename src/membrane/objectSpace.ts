@@ -111,10 +111,22 @@ export interface SubclassDefinition {
   kind?: ClassKind;
 }
 
+/** Where a piece of source comes from, so that compile errors point into the right file and line. */
+export interface SourceOrigin {
+  fileName?: string;
+  /** 1-based line of the source's first character in its file */
+  line?: number;
+  /** 1-based column of the source's first character */
+  column?: number;
+  /** 0-based offset of the source's first character in its file */
+  offset?: number;
+}
+
 export interface CompileOptions {
   category?: string;
   /** log the change to the image's .changes file first (default true) */
   logChange?: boolean;
+  origin?: SourceOrigin;
 }
 
 export interface ClassMirror extends ObjectMirror {
@@ -244,15 +256,32 @@ export interface SliceReport {
   fault?: { kind: string; message: string };
 }
 
+/** One frame of a Smalltalk stack, as tools print it. */
+export interface StackFrame {
+  /** "Receiver(MethodClass)>>selector", "[] in Foo>>bar" */
+  description: string;
+  /** 1-based line in the method's source */
+  line: number | undefined;
+}
+
 export type EvaluationResult =
   | { ok: true; value: ObjectMirror; printString: string }
-  | { ok: false; error: ObjectMirror; errorClass: string; messageText: string; description: string };
+  | {
+      ok: false;
+      error: ObjectMirror;
+      errorClass: string;
+      messageText: string;
+      description: string;
+      /** the stack of the failed evaluation, from the frame that signalled the error down to the doit */
+      stack: StackFrame[];
+    };
 
 export interface EvaluateOptions {
   receiver?: ObjectMirror;
   budget?: RunBudget;
   /** priority of the evaluating process (default: user priority, 40) */
   priority?: number;
+  origin?: SourceOrigin;
 }
 
 export interface SpaceStats {

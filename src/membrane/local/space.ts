@@ -53,6 +53,7 @@ import {
   installAsActive, isFailed, ownerProcess, processState, restartContext, resumeProcess, returnFromContext, setPriority,
   suspendProcess, terminateAtVMLevel, topContextOf,
 } from "./processes.js";
+import { failureStackFrames, processStackFrames } from "./stack.js";
 
 export interface LocalSpaceOptions extends HeapOptions, InterpreterOptions {
   /** called with every compiler warning (undeclared variables...) */
@@ -427,7 +428,7 @@ export class LocalObjectSpace implements ObjectSpace {
   /** Compiles and installs a method in `cls`; its source is logged to the changes file before it takes effect. */
   async compileMethodIn(cls: Oop, source: string, options: CompileOptions & { sourceRef?: SourceRef; where?: CompilerOptions } = {}): Promise<LocalMethodMirror> {
     const mem = this.mem;
-    const result = this.compileFor(cls, source, false, options.where);
+    const result = this.compileFor(cls, source, false, options.where ?? options.origin);
     const name = className(mem, cls);
     this.reportWarnings(result, `${name}>>${result.method.selector}`);
     const ref = options.sourceRef ?? (options.logChange === false
@@ -768,7 +769,7 @@ export class LocalObjectSpace implements ObjectSpace {
    */
   async evaluate(source: string, options: EvaluateOptions = {}): Promise<EvaluationResult> {
     const receiver = options.receiver ? this.ownOop(options.receiver) : this.mem.nilOop;
-    const { process, job } = this.createProcessOop(options.priority ?? USER_PRIORITY, source, receiver);
+    const { process, job } = this.createProcessOop(options.priority ?? USER_PRIORITY, source, receiver, options.origin);
     installAsActive(this.vm, process);
     let outcome: JobOutcome;
     try {
@@ -787,11 +788,12 @@ export class LocalObjectSpace implements ObjectSpace {
         const error = await this.mirrorOn(outcome.error.oop);
         this.lastFault = { process: job.process.oop, error: outcome.error.oop, description: outcome.description };
         const errorClass = className(this.mem, this.mem.fetchClassOf(outcome.error.oop));
+        const stack = failureStackFrames(this, job.process.oop, outcome.error.oop);
         const messageText = await this.messageTextOf(error, outcome.description);
         await this.terminateProcess(job.process.oop).catch(() => undefined);
         this.mem.releaseHandle(job.process);
         this.mem.releaseHandle(outcome.error);
-        return { ok: false, error, errorClass, messageText, description: outcome.description };
+        return { ok: false, error, errorClass, messageText, description: outcome.description, stack };
       }
       default: {
         const description =
@@ -799,10 +801,11 @@ export class LocalObjectSpace implements ObjectSpace {
           : outcome.state === "idle" ? "the evaluation is waiting for something that never happens"
           : outcome.state === "interrupted" ? "the evaluation was interrupted"
           : `the image stopped: ${outcome.description}`;
+        const stack = outcome.state === "crashed" ? [] : processStackFrames(this, job.process.oop);
         if (outcome.state !== "crashed") await this.terminateProcess(job.process.oop).catch(() => undefined);
         const nil = await this.nilObject();
         this.mem.releaseHandle(job.process);
-        return { ok: false, error: nil, errorClass: outcome.state, messageText: description, description };
+        return { ok: false, error: nil, errorClass: outcome.state, messageText: description, description, stack };
       }
     }
   }

@@ -8,15 +8,49 @@ import { isSmallInt, smallIntValue } from "../../vm/memory/oop.js";
 import { isNil } from "../../vm/contract/guest.js";
 import type { LocalObjectSpace } from "./space.js";
 
-export interface StackFrame {
-  description: string;
-  line: number | undefined;
-}
+import type { StackFrame } from "../objectSpace.js";
 
 export function processStackFrames(space: LocalObjectSpace, proc: Oop, limit = 100): StackFrame[] {
   const mem = space.mem;
   const frames: StackFrame[] = [];
   let ctx = space.topContextOf(proc);
+  while (ctx !== 0 && !isNil(mem, ctx) && frames.length < limit) {
+    const pc = mem.fetchPointer(ctx, ContextLayout.pc);
+    frames.push({
+      description: space.describeContext(ctx),
+      line: isSmallInt(pc) ? space.lineForPc(mem.fetchPointer(ctx, ContextLayout.method), smallIntValue(pc)) : undefined,
+    });
+    ctx = mem.fetchPointer(ctx, ContextLayout.sender);
+  }
+  return frames;
+}
+
+/**
+ * The frames of a failed process from the context that signalled `exception` (Pharo's signalerContext:
+ * the first frame below the exception's own machinery) down to the bottom.
+ */
+export function failureStackFrames(space: LocalObjectSpace, proc: Oop, exception: Oop, limit = 100): StackFrame[] {
+  const mem = space.mem;
+  let ctx = space.topContextOf(proc);
+  const start = ctx;
+  let signalContext = 0;
+  if ((exception & 3) === 0 && !isNil(mem, exception) && mem.slotCount(exception) > 3) {
+    const candidate = mem.fetchPointer(exception, 3);
+    for (let c = ctx, guard = 0; c !== 0 && !isNil(mem, c) && guard < 10000; guard++) {
+      if (c === candidate) {
+        signalContext = candidate;
+        break;
+      }
+      c = mem.fetchPointer(c, ContextLayout.sender);
+    }
+  }
+  if (signalContext !== 0) {
+    ctx = signalContext;
+    while (!isNil(mem, ctx) && mem.fetchPointer(ctx, ContextLayout.receiver) === exception) ctx = mem.fetchPointer(ctx, ContextLayout.sender);
+  } else {
+    ctx = start;
+  }
+  const frames: StackFrame[] = [];
   while (ctx !== 0 && !isNil(mem, ctx) && frames.length < limit) {
     const pc = mem.fetchPointer(ctx, ContextLayout.pc);
     frames.push({

@@ -1,0 +1,45 @@
+import * as fs from "node:fs";
+import type { Command } from "../io.js";
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "../io.js";
+import { parseArgs } from "../args.js";
+import { openSession } from "../../session.js";
+import { fileIn, formatFailure } from "../../fileIn.js";
+
+export const runCommand: Command = {
+  name: "run",
+  summary: "file in a chunk-format Smalltalk file and run its doits",
+  usage: `oz run FILE.st [--image IMAGE]
+
+Files in FILE.st: class definitions, method sections (!Foo methodsFor: 'x'!) and doits, in order, in a
+fresh session on the kernel image (or IMAGE). Transcript output goes to stdout. The image is not saved.
+
+Exit status: 0 when the whole file ran, 1 for a compile error (printed as FILE:LINE:COL with the line and
+a caret) or an unhandled error (its class, message and Smalltalk stack on stderr), 2 for bad usage.`,
+  async run(argv, io) {
+    const { positional, options } = parseArgs(argv, { image: { value: true }, help: {} });
+    if (positional.length !== 1) {
+      io.err(`oz run: expected one file\n\n${this.usage}\n`);
+      return EXIT_USAGE;
+    }
+    const file = positional[0];
+    let text: string;
+    try {
+      text = fs.readFileSync(file, "utf8");
+    } catch (e) {
+      io.err(`oz run: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}\n`);
+      return EXIT_FAILURE;
+    }
+    const space = await openSession({
+      image: typeof options.image === "string" ? options.image : undefined,
+      write: io.out,
+      warn: (w) => io.err(`${w}\n`),
+      log: (l) => io.err(`${l}\n`),
+    });
+    const outcome = await fileIn(space, text, { fileName: file });
+    if (!outcome.ok) {
+      io.err(`${formatFailure(outcome)}\n`);
+      return EXIT_FAILURE;
+    }
+    return EXIT_OK;
+  },
+};

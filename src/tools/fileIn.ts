@@ -1,0 +1,107 @@
+/**
+ * Filing in chunk-format Smalltalk (design.md section 7), written against the ObjectSpace interface so
+ * it works on a local image and on a remote guest alike:
+ *
+ *   - `!Foo methodsFor: 'x'!` and `!Foo class methodsFor: 'x'!` sections compile their methods into Foo or
+ *     its metaclass (compile errors stop the file-in with FILE:LINE:COL, the line and a caret);
+ *   - every other chunk is a doit, evaluated in the image: class definitions
+ *     (`Object subclass: #Foo ...`, `Foo class instanceVariableNames: '...'`) are messages the image's own
+ *     class builder answers; a doit may start with temporaries;
+ *   - an error nobody handles stops the file-in and is reported with the Smalltalk stack.
+ */
+import type { ObjectSpace, StackFrame } from "../membrane/objectSpace.js";
+import { MembraneError } from "../membrane/objectSpace.js";
+import { readChunks } from "../vm/compiler/index.js";
+
+export type FileInOutcome =
+  | { ok: true; doits: number; methods: number }
+  | { ok: false; kind: "compileError"; message: string }
+  | { ok: false; kind: "error"; errorClass: string; messageText: string; stack: StackFrame[]; where: string }
+  | { ok: false; kind: "stopped"; message: string };
+
+export interface FileInOptions {
+  fileName: string;
+  /** stop each doit after this many milliseconds (default: no limit) */
+  doitBudgetMs?: number;
+}
+
+/** Adjusts DoIt frames (whose lines count from the doit's first line) to lines of the file. */
+function fileLines(stack: StackFrame[], doitLine: number): StackFrame[] {
+  return stack.map((f) =>
+    f.description.endsWith(">>DoIt") && f.line !== undefined ? { ...f, line: f.line + doitLine - 1 } : f,
+  );
+}
+
+export async function fileIn(space: ObjectSpace, text: string, options: FileInOptions): Promise<FileInOutcome> {
+  let items;
+  try {
+    items = readChunks(text);
+  } catch (e) {
+    return { ok: false, kind: "compileError", message: `${options.fileName}: ${e instanceof Error ? e.message : String(e)}` };
+  }
+  let doits = 0;
+  let methods = 0;
+  for (const item of items) {
+    if (item.kind === "comment") continue;
+    if (item.kind === "methods") {
+      const cls = await space.classNamed(item.classSide ? `${item.className} class` : item.className);
+      if (!cls) {
+        return {
+          ok: false, kind: "compileError",
+          message: `${options.fileName}:${item.line}:${item.column}: methods for ${item.className}${item.classSide ? " class" : ""}, which is not defined`,
+        };
+      }
+      for (const m of item.methods) {
+        try {
+          const method = await cls.compile(m.source, {
+            category: item.category,
+            origin: { fileName: options.fileName, line: m.line, column: m.column, offset: m.offset },
+          });
+          method.release();
+          methods++;
+        } catch (e) {
+          if (e instanceof MembraneError && e.code === "compileError") return { ok: false, kind: "compileError", message: e.message };
+          throw e;
+        }
+      }
+      cls.release();
+      continue;
+    }
+    let result;
+    try {
+      result = await space.evaluate(item.source, {
+        origin: { fileName: options.fileName, line: item.line, column: item.column, offset: item.offset },
+        budget: options.doitBudgetMs !== undefined ? { ms: options.doitBudgetMs } : undefined,
+      });
+    } catch (e) {
+      if (e instanceof MembraneError && e.code === "compileError") return { ok: false, kind: "compileError", message: e.message };
+      throw e;
+    }
+    doits++;
+    if (!result.ok) {
+      if (result.stack.length === 0 && ["budgetExhausted", "idle", "interrupted"].includes(result.errorClass)) {
+        return { ok: false, kind: "stopped", message: `${options.fileName}:${item.line}: ${result.messageText}` };
+      }
+      return {
+        ok: false, kind: "error", errorClass: result.errorClass, messageText: result.messageText,
+        stack: fileLines(result.stack, item.line), where: `${options.fileName}:${item.line}`,
+      };
+    }
+    result.value.release();
+  }
+  return { ok: true, doits, methods };
+}
+
+/** The error report of `oz run`: class and message, then one line per frame. */
+export function formatFailure(outcome: Exclude<FileInOutcome, { ok: true }>): string {
+  switch (outcome.kind) {
+    case "compileError":
+    case "stopped":
+      return outcome.message;
+    case "error": {
+      const head = outcome.messageText ? `${outcome.errorClass}: ${outcome.messageText}` : outcome.errorClass;
+      const frames = outcome.stack.map((f) => `  ${f.description}${f.line !== undefined ? ` (line ${f.line})` : ""}`);
+      return [head, ...frames].join("\n");
+    }
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * A local session on an image for the CLI: the kernel image (built when missing) or a given image file,
+ * opened as an object space with a Node host whose Transcript goes to stdout. Sessions never save their
+ * image, so their changes are kept in memory.
+ */
+import * as fs from "node:fs";
+import { LocalObjectSpace } from "../membrane/local/space.js";
+import type { ObjectMemory } from "../vm/memory/heap.js";
+import { Special } from "../vm/memory/special.js";
+import { kernelFileNames, kernelImageBytes } from "./kernelImage.js";
+import { nodeHost } from "./host/nodeHost.js";
+import { MemoryChanges } from "./host/sourceFiles.js";
+
+export interface SessionOptions {
+  image?: string;
+  write?: (text: string) => void;
+  warn?: (text: string) => void;
+  log?: (line: string) => void;
+}
+
+/** The kernel file names an image records in its SourceFiles special object. */
+export function sourceFilesOf(mem: ObjectMemory): string[] {
+  const files = mem.specialObject(Special.sourceFiles);
+  if ((files & 3) !== 0 || files === mem.nilOop) return kernelFileNames();
+  const out: string[] = [];
+  for (let i = 0; i < mem.slotCount(files); i++) out.push(mem.stringOf(mem.fetchPointer(files, i)));
+  return out;
+}
+
+export async function openSession(options: SessionOptions = {}): Promise<LocalObjectSpace> {
+  const bytes = options.image ? new Uint8Array(fs.readFileSync(options.image)) : await kernelImageBytes(options.log);
+  const host = nodeHost({ write: options.write, changes: new MemoryChanges(), kernelFiles: [] });
+  const space = LocalObjectSpace.fromImage(bytes, host, { onCompileWarning: options.warn });
+  host.sources.kernelFiles.push(...sourceFilesOf(space.mem));
+  return space;
+}
