@@ -15,6 +15,7 @@ export function collectGarbage(vm: Interpreter, full: boolean): GcResult {
   const result = vm.collector.collect(full);
   vm.methodCache.flush();
   vm.primitives.namedCache.clear();
+  vm.refreshCachedOops();
   if (vm.activeContext !== 0) vm.fetchContextRegisters(vm.activeContext);
   if (full) vm.oldBytesAfterFullGC = vm.mem.bytesUsed();
   if (result.weakCleared > 0) {

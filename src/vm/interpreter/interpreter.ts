@@ -29,8 +29,8 @@ import type { VMHost } from "../host.js";
 import type { Fault, SliceBudget, SliceResult, StopReason } from "./slice.js";
 import { send, sendSpecial, superSend } from "./sends.js";
 import { returnFromMethod, returnFromBlock } from "./returns.js";
-import { pushClosure, pushNewArray, popIntoNewArray, pushThisContext } from "./contexts.js";
-import { checkForInterrupts, jumpBackward } from "./interrupts.js";
+import { pushClosure, pushNewArray, popIntoNewArray } from "./contexts.js";
+import { checkForInterrupts } from "./interrupts.js";
 import { mustBeBoolean } from "./sends.js";
 import { MethodCache } from "./methodCache.js";
 import { activeProcess } from "./scheduler.js";
@@ -67,6 +67,10 @@ export class Interpreter implements RootHolder {
   ip = 0;
   sp = 0;
   receiver: Oop = 0;
+
+  /** immediate classes, cached for the send path (refreshed when objects may have moved) */
+  classSmallInteger: Oop = 0;
+  classCharacter: Oop = 0;
 
   // counters
   bytecodeCount = 0;
@@ -135,6 +139,13 @@ export class Interpreter implements RootHolder {
     this.lowSpaceThreshold = Math.max(256 * 1024, Math.floor(mem.limitBytes / 16));
     this.collector = new Collector(mem);
     this.oldBytesAfterFullGC = mem.bytesUsed();
+  }
+
+  /** Re-reads what the send path caches from the special objects array (after a collection or become). */
+  refreshCachedOops(): void {
+    if (this.mem.specialObjectsOop === 0) return;
+    this.classSmallInteger = this.mem.specialObject(Special.classSmallInteger);
+    this.classCharacter = this.mem.specialObject(Special.classCharacter);
   }
 
   hostProcessFor(proc: Oop): HostJob | undefined {
@@ -258,6 +269,7 @@ export class Interpreter implements RootHolder {
     const bytecodeLimit = budget.bytecodes ?? Infinity;
     this.reclaimableContexts = 0;
     this.interruptCounter = 0;
+    this.refreshCachedOops();
     try {
       if (this.activeContext === 0 && !this.resumeActiveProcess()) {
         this.checkWhileNoProcess();
@@ -321,302 +333,363 @@ export class Interpreter implements RootHolder {
 
   // ------------------------------------------------------------------ the dispatch loop
 
-  /** Executes up to `limit` bytecodes; returns early when the slice must stop. */
+  /**
+   * Executes up to `limit` bytecodes; returns early when the slice must stop. The registers live in
+   * locals here (ip, sp, base, rcvr, method); every case that calls out first writes ip and sp back and
+   * afterwards reloads all of them, since a call may send, return, switch processes or move objects.
+   */
   interpret(limit: number): void {
     let words = this.words;
     let bytes = this.bytes;
+    let ip = this.ip;
+    let sp = this.sp;
+    let base = this.ctxBase;
+    let rcvr = this.receiver;
+    let method = this.method;
+    let nil = this.mem.nilOop;
+    let trueOop = this.mem.trueOop;
+    let falseOop = this.mem.falseOop;
     let n = 0;
-    const nil = this.mem.nilOop;
     try {
-      while (n < limit) {
+      for (;;) {
+        if (n >= limit) break;
         n++;
-        const b = bytes[this.ip++];
+        const b = bytes[ip++];
         switch (b) {
           // push receiver variable
           case 0: case 1: case 2: case 3: case 4: case 5: case 6: case 7:
           case 8: case 9: case 10: case 11: case 12: case 13: case 14: case 15:
-            words[++this.sp] = words[(this.receiver >> 2) + HEADER_WORDS + (b & 15)];
+            words[++sp] = words[(rcvr >> 2) + HEADER_WORDS + (b & 15)];
             continue;
           // push temporary
           case 16: case 17: case 18: case 19: case 20: case 21: case 22: case 23:
           case 24: case 25: case 26: case 27: case 28: case 29: case 30: case 31:
-            words[++this.sp] = words[this.ctxBase + STACK + (b & 15)];
+            words[++sp] = words[base + STACK + (b & 15)];
             continue;
           // push literal constant
           case 32: case 33: case 34: case 35: case 36: case 37: case 38: case 39:
           case 40: case 41: case 42: case 43: case 44: case 45: case 46: case 47:
           case 48: case 49: case 50: case 51: case 52: case 53: case 54: case 55:
           case 56: case 57: case 58: case 59: case 60: case 61: case 62: case 63:
-            words[++this.sp] = words[(this.method >> 2) + HEADER_WORDS + 1 + (b & 31)];
+            words[++sp] = words[(method >> 2) + HEADER_WORDS + 1 + (b & 31)];
             continue;
           // push literal variable (the value of an association)
           case 64: case 65: case 66: case 67: case 68: case 69: case 70: case 71:
           case 72: case 73: case 74: case 75: case 76: case 77: case 78: case 79:
           case 80: case 81: case 82: case 83: case 84: case 85: case 86: case 87:
           case 88: case 89: case 90: case 91: case 92: case 93: case 94: case 95: {
-            const assoc = words[(this.method >> 2) + HEADER_WORDS + 1 + (b & 31)];
-            words[++this.sp] = words[(assoc >> 2) + HEADER_WORDS + 1];
+            const assoc = words[(method >> 2) + HEADER_WORDS + 1 + (b & 31)];
+            words[++sp] = words[(assoc >> 2) + HEADER_WORDS + 1];
             continue;
           }
           // pop into receiver variable
           case 96: case 97: case 98: case 99: case 100: case 101: case 102: case 103:
-            this.mem.storePointer(this.receiver, b & 7, words[this.sp--]);
+            this.mem.storePointer(rcvr, b & 7, words[sp--]);
             continue;
           // pop into temporary
           case 104: case 105: case 106: case 107: case 108: case 109: case 110: case 111:
-            words[this.ctxBase + STACK + (b & 7)] = words[this.sp--];
+            words[base + STACK + (b & 7)] = words[sp--];
             continue;
-          case 112: words[++this.sp] = this.receiver; continue;
-          case 113: words[++this.sp] = this.mem.trueOop; continue;
-          case 114: words[++this.sp] = this.mem.falseOop; continue;
-          case 115: words[++this.sp] = nil; continue;
-          case 116: words[++this.sp] = -1; continue; // SmallInteger -1 is oop 0xFFFFFFFF
-          case 117: words[++this.sp] = 1; continue; // 0
-          case 118: words[++this.sp] = 3; continue; // 1
-          case 119: words[++this.sp] = 5; continue; // 2
-          case 120: returnFromMethod(this, this.receiver); break;
-          case 121: returnFromMethod(this, this.mem.trueOop); break;
-          case 122: returnFromMethod(this, this.mem.falseOop); break;
-          case 123: returnFromMethod(this, nil); break;
-          case 124: returnFromMethod(this, words[this.sp]); break;
-          case 125: returnFromBlock(this, words[this.sp]); break;
-          case 128: this.extendedPush(bytes[this.ip++]); break;
-          case 129: this.extendedStore(bytes[this.ip++], false); break;
-          case 130: this.extendedStore(bytes[this.ip++], true); break;
-          case 131: {
-            const d = bytes[this.ip++];
-            send(this, this.literal(d & 31), d >> 5, this.ip - 2);
-            break;
-          }
-          case 132: this.doubleExtended(bytes[this.ip], bytes[this.ip + 1]); break;
-          case 133: {
-            const d = bytes[this.ip++];
-            superSend(this, this.literal(d & 31), d >> 5, this.ip - 2);
-            break;
-          }
-          case 134: {
-            const d = bytes[this.ip++];
-            send(this, this.literal(d & 63), d >> 6, this.ip - 2);
-            break;
-          }
-          case 135: this.sp--; continue;
-          case 136: { const top = words[this.sp]; words[++this.sp] = top; continue; }
-          case 137: pushThisContext(this); break;
-          case 138: {
-            const d = bytes[this.ip++];
-            if (d & 128) popIntoNewArray(this, d & 127);
-            else pushNewArray(this, d & 127);
-            break;
-          }
+          case 112: words[++sp] = rcvr; continue;
+          case 113: words[++sp] = trueOop; continue;
+          case 114: words[++sp] = falseOop; continue;
+          case 115: words[++sp] = nil; continue;
+          case 116: words[++sp] = -1; continue; // SmallInteger -1 is oop 0xFFFFFFFF
+          case 117: words[++sp] = 1; continue; // 0
+          case 118: words[++sp] = 3; continue; // 1
+          case 119: words[++sp] = 5; continue; // 2
+          case 135: sp--; continue;
+          case 136: { const top = words[sp]; words[++sp] = top; continue; }
+          case 137:
+            this.reclaimableContexts = 0;
+            words[++sp] = this.activeContext;
+            continue;
           case 140: {
-            const vector = words[this.ctxBase + STACK + bytes[this.ip + 1]];
-            words[++this.sp] = words[(vector >> 2) + HEADER_WORDS + bytes[this.ip]];
-            this.ip += 2;
+            const vector = words[base + STACK + bytes[ip + 1]];
+            words[++sp] = words[(vector >> 2) + HEADER_WORDS + bytes[ip]];
+            ip += 2;
             continue;
           }
           case 141: case 142: {
-            const vector = words[this.ctxBase + STACK + bytes[this.ip + 1]];
-            this.mem.storePointer(vector, bytes[this.ip], words[this.sp]);
-            if (b === 142) this.sp--;
-            this.ip += 2;
-            break;
+            const vector = words[base + STACK + bytes[ip + 1]];
+            this.mem.storePointer(vector, bytes[ip], words[sp]);
+            if (b === 142) sp--;
+            ip += 2;
+            continue;
           }
-          case 143: pushClosure(this, bytes[this.ip], (bytes[this.ip + 1] << 8) | bytes[this.ip + 2]); break;
           // short jumps
           case 144: case 145: case 146: case 147: case 148: case 149: case 150: case 151:
-            this.ip += (b & 7) + 1;
+            ip += (b & 7) + 1;
             continue;
           case 152: case 153: case 154: case 155: case 156: case 157: case 158: case 159: {
-            const v = words[this.sp--];
-            if (v === this.mem.falseOop) { this.ip += (b & 7) + 1; continue; }
-            if (v === this.mem.trueOop) continue;
-            mustBeBoolean(this, v, this.ip - 1);
+            const v = words[sp--];
+            if (v === falseOop) { ip += (b & 7) + 1; continue; }
+            if (v === trueOop) continue;
+            this.ip = ip; this.sp = sp;
+            mustBeBoolean(this, v, ip - 1);
             break;
           }
           // long jumps
           case 160: case 161: case 162: case 163: case 164: case 165: case 166: case 167: {
-            const offset = ((b & 7) - 4) * 256 + bytes[this.ip++];
-            this.ip += offset;
-            if (offset >= 0) continue;
-            jumpBackward(this);
+            const offset = ((b & 7) - 4) * 256 + bytes[ip++];
+            ip += offset;
+            if (offset >= 0 || --this.interruptCounter > 0) continue;
+            this.ip = ip; this.sp = sp;
+            checkForInterrupts(this, ip);
             break;
           }
           case 168: case 169: case 170: case 171: {
-            const v = words[this.sp--];
-            const offset = (b & 3) * 256 + bytes[this.ip++];
-            if (v === this.mem.trueOop) { this.ip += offset; continue; }
-            if (v === this.mem.falseOop) continue;
-            mustBeBoolean(this, v, this.ip - 2);
+            const v = words[sp--];
+            const offset = (b & 3) * 256 + bytes[ip++];
+            if (v === trueOop) { ip += offset; continue; }
+            if (v === falseOop) continue;
+            this.ip = ip; this.sp = sp;
+            mustBeBoolean(this, v, ip - 2);
             break;
           }
           case 172: case 173: case 174: case 175: {
-            const v = words[this.sp--];
-            const offset = (b & 3) * 256 + bytes[this.ip++];
-            if (v === this.mem.falseOop) { this.ip += offset; continue; }
-            if (v === this.mem.trueOop) continue;
-            mustBeBoolean(this, v, this.ip - 2);
+            const v = words[sp--];
+            const offset = (b & 3) * 256 + bytes[ip++];
+            if (v === falseOop) { ip += offset; continue; }
+            if (v === trueOop) continue;
+            this.ip = ip; this.sp = sp;
+            mustBeBoolean(this, v, ip - 2);
             break;
           }
           // arithmetic special selectors, inlined for SmallIntegers
           case 176: { // +
-            const x = words[this.sp - 1], y = words[this.sp];
+            const x = words[sp - 1], y = words[sp];
             if ((x & y & 1) === 1) {
               const r = (x >> 1) + (y >> 1);
-              if (r >= MIN_SMALLINT && r <= MAX_SMALLINT) { words[--this.sp] = (r << 1) | 1; continue; }
+              if (r >= MIN_SMALLINT && r <= MAX_SMALLINT) { words[--sp] = (r << 1) | 1; continue; }
             }
-            sendSpecial(this, 0, this.ip - 1);
+            this.ip = ip; this.sp = sp;
+            sendSpecial(this, 0, ip - 1);
             break;
           }
           case 177: { // -
-            const x = words[this.sp - 1], y = words[this.sp];
+            const x = words[sp - 1], y = words[sp];
             if ((x & y & 1) === 1) {
               const r = (x >> 1) - (y >> 1);
-              if (r >= MIN_SMALLINT && r <= MAX_SMALLINT) { words[--this.sp] = (r << 1) | 1; continue; }
+              if (r >= MIN_SMALLINT && r <= MAX_SMALLINT) { words[--sp] = (r << 1) | 1; continue; }
             }
-            sendSpecial(this, 1, this.ip - 1);
+            this.ip = ip; this.sp = sp;
+            sendSpecial(this, 1, ip - 1);
             break;
           }
           case 178: { // <
-            const x = words[this.sp - 1], y = words[this.sp];
-            if ((x & y & 1) === 1) { words[--this.sp] = x < y ? this.mem.trueOop : this.mem.falseOop; continue; }
-            sendSpecial(this, 2, this.ip - 1);
+            const x = words[sp - 1], y = words[sp];
+            if ((x & y & 1) === 1) { words[--sp] = x < y ? trueOop : falseOop; continue; }
+            this.ip = ip; this.sp = sp;
+            sendSpecial(this, 2, ip - 1);
             break;
           }
           case 179: { // >
-            const x = words[this.sp - 1], y = words[this.sp];
-            if ((x & y & 1) === 1) { words[--this.sp] = x > y ? this.mem.trueOop : this.mem.falseOop; continue; }
-            sendSpecial(this, 3, this.ip - 1);
+            const x = words[sp - 1], y = words[sp];
+            if ((x & y & 1) === 1) { words[--sp] = x > y ? trueOop : falseOop; continue; }
+            this.ip = ip; this.sp = sp;
+            sendSpecial(this, 3, ip - 1);
             break;
           }
           case 180: { // <=
-            const x = words[this.sp - 1], y = words[this.sp];
-            if ((x & y & 1) === 1) { words[--this.sp] = x <= y ? this.mem.trueOop : this.mem.falseOop; continue; }
-            sendSpecial(this, 4, this.ip - 1);
+            const x = words[sp - 1], y = words[sp];
+            if ((x & y & 1) === 1) { words[--sp] = x <= y ? trueOop : falseOop; continue; }
+            this.ip = ip; this.sp = sp;
+            sendSpecial(this, 4, ip - 1);
             break;
           }
           case 181: { // >=
-            const x = words[this.sp - 1], y = words[this.sp];
-            if ((x & y & 1) === 1) { words[--this.sp] = x >= y ? this.mem.trueOop : this.mem.falseOop; continue; }
-            sendSpecial(this, 5, this.ip - 1);
+            const x = words[sp - 1], y = words[sp];
+            if ((x & y & 1) === 1) { words[--sp] = x >= y ? trueOop : falseOop; continue; }
+            this.ip = ip; this.sp = sp;
+            sendSpecial(this, 5, ip - 1);
             break;
           }
           case 182: { // =
-            const x = words[this.sp - 1], y = words[this.sp];
-            if ((x & y & 1) === 1) { words[--this.sp] = x === y ? this.mem.trueOop : this.mem.falseOop; continue; }
-            sendSpecial(this, 6, this.ip - 1);
+            const x = words[sp - 1], y = words[sp];
+            if ((x & y & 1) === 1) { words[--sp] = x === y ? trueOop : falseOop; continue; }
+            this.ip = ip; this.sp = sp;
+            sendSpecial(this, 6, ip - 1);
             break;
           }
           case 183: { // ~=
-            const x = words[this.sp - 1], y = words[this.sp];
-            if ((x & y & 1) === 1) { words[--this.sp] = x !== y ? this.mem.trueOop : this.mem.falseOop; continue; }
-            sendSpecial(this, 7, this.ip - 1);
+            const x = words[sp - 1], y = words[sp];
+            if ((x & y & 1) === 1) { words[--sp] = x !== y ? trueOop : falseOop; continue; }
+            this.ip = ip; this.sp = sp;
+            sendSpecial(this, 7, ip - 1);
             break;
           }
           case 184: { // *
-            const x = words[this.sp - 1], y = words[this.sp];
+            const x = words[sp - 1], y = words[sp];
             if ((x & y & 1) === 1) {
               const r = (x >> 1) * (y >> 1);
-              if (r >= MIN_SMALLINT && r <= MAX_SMALLINT) { words[--this.sp] = (r << 1) | 1; continue; }
+              if (r >= MIN_SMALLINT && r <= MAX_SMALLINT) { words[--sp] = (r << 1) | 1; continue; }
             }
-            sendSpecial(this, 8, this.ip - 1);
+            this.ip = ip; this.sp = sp;
+            sendSpecial(this, 8, ip - 1);
             break;
           }
           case 185: { // /
-            const x = words[this.sp - 1], y = words[this.sp];
+            const x = words[sp - 1], y = words[sp];
             if ((x & y & 1) === 1 && y !== 1) {
               const a = x >> 1, d = y >> 1;
               if (a % d === 0) {
                 const r = a / d;
-                if (r >= MIN_SMALLINT && r <= MAX_SMALLINT) { words[--this.sp] = (r << 1) | 1; continue; }
+                if (r >= MIN_SMALLINT && r <= MAX_SMALLINT) { words[--sp] = (r << 1) | 1; continue; }
               }
             }
-            sendSpecial(this, 9, this.ip - 1);
+            this.ip = ip; this.sp = sp;
+            sendSpecial(this, 9, ip - 1);
             break;
           }
           case 186: { // \\ (modulo, floored)
-            const x = words[this.sp - 1], y = words[this.sp];
+            const x = words[sp - 1], y = words[sp];
             if ((x & y & 1) === 1 && y !== 1) {
-              const a = x >> 1, d = y >> 1;
-              let r = a % d;
+              const d = y >> 1;
+              let r = (x >> 1) % d;
               if (r !== 0 && (r < 0) !== (d < 0)) r += d;
-              words[--this.sp] = (r << 1) | 1;
+              words[--sp] = (r << 1) | 1;
               continue;
             }
-            sendSpecial(this, 10, this.ip - 1);
+            this.ip = ip; this.sp = sp;
+            sendSpecial(this, 10, ip - 1);
             break;
           }
-          case 187: sendSpecial(this, 11, this.ip - 1); break; // @
           case 188: { // bitShift:
-            const x = words[this.sp - 1], y = words[this.sp];
+            const x = words[sp - 1], y = words[sp];
             if ((x & y & 1) === 1) {
               const a = x >> 1, s = y >> 1;
               if (s >= 0 && s < 31) {
                 const r = a * 2 ** s;
-                if (r >= MIN_SMALLINT && r <= MAX_SMALLINT) { words[--this.sp] = (r << 1) | 1; continue; }
+                if (r >= MIN_SMALLINT && r <= MAX_SMALLINT) { words[--sp] = (r << 1) | 1; continue; }
               } else if (s < 0 && s > -32) {
-                words[--this.sp] = ((a >> -s) << 1) | 1;
+                words[--sp] = ((a >> -s) << 1) | 1;
                 continue;
               }
             }
-            sendSpecial(this, 12, this.ip - 1);
+            this.ip = ip; this.sp = sp;
+            sendSpecial(this, 12, ip - 1);
             break;
           }
           case 189: { // // (floored division)
-            const x = words[this.sp - 1], y = words[this.sp];
+            const x = words[sp - 1], y = words[sp];
             if ((x & y & 1) === 1 && y !== 1) {
               const r = Math.floor((x >> 1) / (y >> 1));
-              if (r >= MIN_SMALLINT && r <= MAX_SMALLINT) { words[--this.sp] = (r << 1) | 1; continue; }
+              if (r >= MIN_SMALLINT && r <= MAX_SMALLINT) { words[--sp] = (r << 1) | 1; continue; }
             }
-            sendSpecial(this, 13, this.ip - 1);
+            this.ip = ip; this.sp = sp;
+            sendSpecial(this, 13, ip - 1);
             break;
           }
           case 190: { // bitAnd:
-            const x = words[this.sp - 1], y = words[this.sp];
-            if ((x & y & 1) === 1) { words[--this.sp] = x & y; continue; }
-            sendSpecial(this, 14, this.ip - 1);
+            const x = words[sp - 1], y = words[sp];
+            if ((x & y & 1) === 1) { words[--sp] = x & y; continue; }
+            this.ip = ip; this.sp = sp;
+            sendSpecial(this, 14, ip - 1);
             break;
           }
           case 191: { // bitOr:
-            const x = words[this.sp - 1], y = words[this.sp];
-            if ((x & y & 1) === 1) { words[--this.sp] = x | y; continue; }
-            sendSpecial(this, 15, this.ip - 1);
+            const x = words[sp - 1], y = words[sp];
+            if ((x & y & 1) === 1) { words[--sp] = x | y; continue; }
+            this.ip = ip; this.sp = sp;
+            sendSpecial(this, 15, ip - 1);
             break;
           }
           case 198: { // == is never sent
-            const y = words[this.sp--];
-            words[this.sp] = words[this.sp] === y ? this.mem.trueOop : this.mem.falseOop;
+            const y = words[sp--];
+            words[sp] = words[sp] === y ? trueOop : falseOop;
             continue;
           }
           case 199: // class is never sent
-            words[this.sp] = this.mem.fetchClassOf(words[this.sp]);
+            words[sp] = this.mem.fetchClassOf(words[sp]);
             continue;
+          case 187:
           case 192: case 193: case 194: case 195: case 196: case 197:
           case 200: case 201: case 202: case 203: case 204: case 205: case 206: case 207:
-            sendSpecial(this, b - 176, this.ip - 1);
+            this.ip = ip; this.sp = sp;
+            sendSpecial(this, b - 176, ip - 1);
             break;
           // sends of literal selectors with 0, 1, 2 arguments
           case 208: case 209: case 210: case 211: case 212: case 213: case 214: case 215:
           case 216: case 217: case 218: case 219: case 220: case 221: case 222: case 223:
-            send(this, this.literal(b & 15), 0, this.ip - 1);
+            this.ip = ip; this.sp = sp;
+            send(this, words[(method >> 2) + HEADER_WORDS + 1 + (b & 15)], 0, ip - 1);
             break;
           case 224: case 225: case 226: case 227: case 228: case 229: case 230: case 231:
           case 232: case 233: case 234: case 235: case 236: case 237: case 238: case 239:
-            send(this, this.literal(b & 15), 1, this.ip - 1);
+            this.ip = ip; this.sp = sp;
+            send(this, words[(method >> 2) + HEADER_WORDS + 1 + (b & 15)], 1, ip - 1);
             break;
           case 240: case 241: case 242: case 243: case 244: case 245: case 246: case 247:
           case 248: case 249: case 250: case 251: case 252: case 253: case 254: case 255:
-            send(this, this.literal(b & 15), 2, this.ip - 1);
+            this.ip = ip; this.sp = sp;
+            send(this, words[(method >> 2) + HEADER_WORDS + 1 + (b & 15)], 2, ip - 1);
             break;
+          // everything else calls out with the registers written back
           default:
-            this.ip--;
-            this.stop("fault", { kind: "vmError", message: `unknown bytecode ${b} in ${this.describeMethod(this.method)}` });
+            this.ip = ip; this.sp = sp;
+            this.dispatchOther(b);
         }
         if (this.stopReason !== null || this.activeContext === 0) break;
         words = this.words;
         bytes = this.bytes;
+        ip = this.ip;
+        sp = this.sp;
+        base = this.ctxBase;
+        rcvr = this.receiver;
+        method = this.method;
+        nil = this.mem.nilOop;
+        trueOop = this.mem.trueOop;
+        falseOop = this.mem.falseOop;
+      }
+      if (this.stopReason === null && this.activeContext !== 0) {
+        this.ip = ip;
+        this.sp = sp;
       }
     } finally {
       this.bytecodeCount += n;
+    }
+  }
+
+  /** The bytecodes that are not on the fast path: returns, extended forms, closures, arrays. */
+  private dispatchOther(b: number): void {
+    const bytes = this.bytes;
+    switch (b) {
+      case 120: returnFromMethod(this, this.receiver); return;
+      case 121: returnFromMethod(this, this.mem.trueOop); return;
+      case 122: returnFromMethod(this, this.mem.falseOop); return;
+      case 123: returnFromMethod(this, this.mem.nilOop); return;
+      case 124: returnFromMethod(this, this.words[this.sp]); return;
+      case 125: returnFromBlock(this, this.words[this.sp]); return;
+      case 128: this.extendedPush(bytes[this.ip++]); return;
+      case 129: this.extendedStore(bytes[this.ip++], false); return;
+      case 130: this.extendedStore(bytes[this.ip++], true); return;
+      case 131: {
+        const d = bytes[this.ip++];
+        send(this, this.literal(d & 31), d >> 5, this.ip - 2);
+        return;
+      }
+      case 132: this.doubleExtended(bytes[this.ip], bytes[this.ip + 1]); return;
+      case 133: {
+        const d = bytes[this.ip++];
+        superSend(this, this.literal(d & 31), d >> 5, this.ip - 2);
+        return;
+      }
+      case 134: {
+        const d = bytes[this.ip++];
+        send(this, this.literal(d & 63), d >> 6, this.ip - 2);
+        return;
+      }
+      case 138: {
+        const d = bytes[this.ip++];
+        if (d & 128) popIntoNewArray(this, d & 127);
+        else pushNewArray(this, d & 127);
+        return;
+      }
+      case 143: pushClosure(this, bytes[this.ip], (bytes[this.ip + 1] << 8) | bytes[this.ip + 2]); return;
+      default:
+        this.ip--;
+        this.stop("fault", { kind: "vmError", message: `unknown bytecode ${b} in ${this.describeMethod(this.method)}` });
     }
   }
 

@@ -9,12 +9,13 @@ import type { Interpreter } from "./interpreter.js";
 import { HEADER_WORDS } from "../memory/heap.js";
 import { Special } from "../memory/special.js";
 import type { Oop } from "../memory/oop.js";
-import { homeContextOf, isLiveContext, killContext, recycleContext } from "./contexts.js";
+import { homeContextOf, isLiveContext, killContext } from "./contexts.js";
 import { sendSynthetic } from "./sends.js";
 import { PRIM_MARK_UNWIND } from "../method/header.js";
 import { activeProcess, switchToNext } from "./scheduler.js";
 
-const SENDER = 0, METHOD = 3, CLOSURE = 4;
+const SENDER = 0, PC = 1, STACKP = 2, METHOD = 3, CLOSURE = 4, RECEIVER = 5;
+const SMALL_CONTEXT_SLOTS = 6 + 16;
 
 /** Bytecodes 120-124: return from the method (non-local when executed in a block). */
 export function returnFromMethod(vm: Interpreter, value: Oop): void {
@@ -29,20 +30,33 @@ export function returnFromBlock(vm: Interpreter, value: Oop): void {
 }
 
 function returnTo(vm: Interpreter, target: Oop, value: Oop): void {
-  if (!isLiveContext(vm, target)) {
-    if (target === vm.mem.nilOop && finishHostProcess(vm, value)) return;
+  const w = vm.words;
+  const tbase = (target >> 2) + HEADER_WORDS;
+  const nil = vm.mem.nilOop;
+  const pc = w[tbase + PC];
+  if ((target & 3) !== 0 || target === nil || (pc & 1) === 0) {
+    if (target === nil && finishHostProcess(vm, value)) return;
     cannotReturn(vm, value);
     return;
   }
   const ctx = vm.activeContext;
+  const base = vm.ctxBase;
+  w[base + SENDER] = nil;
+  w[base + PC] = nil;
   if (vm.reclaimableContexts > 0) {
     vm.reclaimableContexts--;
-    recycleContext(vm, ctx);
-  } else {
-    killContext(vm, ctx);
+    if (!vm.stressGC) (w[base - 1] === SMALL_CONTEXT_SLOTS ? vm.freeSmallContexts : vm.freeLargeContexts).push(ctx);
   }
-  vm.fetchContextRegisters(target);
-  vm.words[++vm.sp] = value;
+  const method = w[tbase + METHOD];
+  vm.activeContext = target;
+  vm.ctxBase = tbase;
+  vm.method = method;
+  vm.receiver = w[tbase + RECEIVER];
+  vm.ip = method + 11 + (pc >> 1);
+  const sp = tbase + 6 + (w[tbase + STACKP] >> 1);
+  w[sp] = value;
+  vm.sp = sp;
+  if (target < vm.mem.youngStart) vm.mem.remember(target);
 }
 
 function nonLocalReturn(vm: Interpreter, value: Oop): void {

@@ -26,7 +26,14 @@ export function send(vm: Interpreter, selector: Oop, argCount: number, startIp: 
   if (--vm.interruptCounter <= 0 && checkForInterrupts(vm, startIp)) return;
   vm.sendCount++;
   const rcvr = vm.words[vm.sp - argCount];
-  dispatch(vm, selector, argCount, vm.mem.fetchClassOf(rcvr), startIp);
+  const cls = (rcvr & 1) === 1 ? vm.classSmallInteger : (rcvr & 3) === 2 ? vm.classCharacter : vm.words[rcvr >> 2];
+  const cache = vm.methodCache;
+  const h = ((selector ^ (cls >>> 1)) >>> 2) & cache.mask;
+  if (cache.selectors[h] === selector && cache.classes[h] === cls && cache.primitives[h] === 0) {
+    activateMethod(vm, cache.methods[h], argCount, startIp);
+    return;
+  }
+  dispatch(vm, selector, argCount, cls, startIp);
 }
 
 /** A send of special selector `index` (bytecodes 176..207) whose inline fast path did not apply. */
@@ -123,10 +130,18 @@ export function activateMethod(vm: Interpreter, method: Oop, argCount: number, s
   const header = vm.words[(method >> 2) + HEADER_WORDS] >> 1;
   const numTemps = (header >> 18) & 0x3f;
   const numLits = (header >> 9) & 0xff;
-  const ctx = allocateContext(vm, (header & 0x20000) !== 0);
-  if (ctx === 0) {
-    interpreterAllocationFailed(vm, startIp);
-    return;
+  const large = (header & 0x20000) !== 0;
+  const free = large ? vm.freeLargeContexts : vm.freeSmallContexts;
+  let ctx: Oop;
+  if (free.length > 0) {
+    ctx = free.pop()!;
+    vm.reclaimableContexts++;
+  } else {
+    ctx = allocateContext(vm, large);
+    if (ctx === 0) {
+      interpreterAllocationFailed(vm, startIp);
+      return;
+    }
   }
   const w = vm.words;
   const nil = vm.mem.nilOop;

@@ -59,6 +59,7 @@ function arrayBecome(vm: Interpreter, argCount: number, twoWay: boolean, copyHas
 function afterBecome(vm: Interpreter): void {
   vm.methodCache.flush();
   vm.primitives.namedCache.clear();
+  vm.refreshCachedOops();
   vm.reclaimableContexts = 0;
   if (vm.activeContext !== 0) vm.fetchContextRegisters(vm.activeContext);
 }

@@ -90,6 +90,8 @@ export interface MicroImage {
   defineMethod(className: string, selector: string, bytecodes: number[], literals?: Oop[], options?: MicroMethodOptions): Oop;
   /** runs `bytecodes` as a method of `receiver` in a host process; answers the result and the slice */
   run(bytecodes: number[], literals?: Oop[], options?: MicroMethodOptions & { receiver?: Oop; maxBytecodes?: number }): { result: Oop | undefined; slice: SliceResult };
+  /** runs a method object (e.g. a materialized MethodSpec) on `receiver` in a host process */
+  runMethod(method: Oop, receiver?: Oop, maxBytecodes?: number): { result: Oop | undefined; slice: SliceResult };
   string(text: string): Oop;
   array(elements: Oop[]): Oop;
   int(value: number | bigint): Oop;
@@ -270,9 +272,11 @@ export function createMicroImage(options: HeapOptions & InterpreterOptions = {})
     return proc;
   };
 
-  const run: MicroImage["run"] = (bytecodes, literals = [], opts = {}) => {
-    const method = makeMethod(bytecodes, literals, opts);
-    const ctx = newContext(method, opts.receiver ?? nil, nil);
+  const run: MicroImage["run"] = (bytecodes, literals = [], opts = {}) =>
+    runMethod(makeMethod(bytecodes, literals, opts), opts.receiver ?? nil, opts.maxBytecodes);
+
+  const runMethod: MicroImage["runMethod"] = (method, receiver = nil, maxBytecodes = 10_000_000) => {
+    const ctx = newContext(method, receiver, nil);
     const sched = mem.fetchPointer(mem.specialObject(Special.schedulerAssociation), 1);
     const proc = mainHandle.oop;
     mem.storePointer(sched, 1, proc);
@@ -283,7 +287,7 @@ export function createMicroImage(options: HeapOptions & InterpreterOptions = {})
     vm.hostJobs.add(job);
     try {
       vm.resumeActiveProcess();
-      const slice = vm.run({ bytecodes: opts.maxBytecodes ?? 10_000_000 });
+      const slice = vm.run({ bytecodes: maxBytecodes });
       return { result, slice };
     } finally {
       vm.hostJobs.delete(job);
@@ -292,7 +296,7 @@ export function createMicroImage(options: HeapOptions & InterpreterOptions = {})
   };
 
   return {
-    mem, vm, output: host.output, classes, sym, makeMethod, defineMethod, run, newProcess,
+    mem, vm, output: host.output, classes, sym, makeMethod, defineMethod, run, runMethod, newProcess,
     string: (text) => mem.allocateString(classes.ByteString, text),
     array: newArray,
     int: (v) => integerObjectOf(mem, v),

@@ -1,0 +1,28 @@
+/**
+ * `npm run bench`: runs every benchmark and prints Markdown tables for BENCHMARKS.md, with the machine
+ * and the date. `npm run bench -- vm` runs one group.
+ */
+import { machine, table, type Measurement } from "./harness.js";
+import { vmBenchmarks } from "./vm.js";
+
+const GROUPS: Record<string, { title: string; run: () => Promise<Measurement[]> }> = {
+  vm: { title: "VM: tiny benchmarks, allocation, GC", run: () => vmBenchmarks() },
+};
+
+async function main(): Promise<void> {
+  const wanted = process.argv.slice(2);
+  const names = wanted.length > 0 ? wanted : Object.keys(GROUPS);
+  console.log(`Machine: ${machine()}\nDate: ${new Date().toISOString().slice(0, 10)}\n`);
+  for (const name of names) {
+    const group = GROUPS[name];
+    if (!group) {
+      console.error(`unknown benchmark group ${name}; groups: ${Object.keys(GROUPS).join(", ")}`);
+      process.exitCode = 2;
+      return;
+    }
+    console.log(table(group.title, await group.run()));
+    console.log("");
+  }
+}
+
+await main();
