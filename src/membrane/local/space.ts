@@ -71,8 +71,16 @@ const SUBCLASS_KEYWORDS: Record<NonNullable<SubclassDefinition["kind"]>, string>
   immediate: "immediateSubclass:",
 };
 
+/**
+ * Runs a host job (a process the host started) to completion. By default the space runs slices itself;
+ * a hypervisor replaces it so that a running guest's jobs go through its scheduler and are charged to it.
+ */
+export type JobExecutor = (job: Job, budget: JobBudget) => Promise<JobOutcome>;
+
 export class LocalObjectSpace implements ObjectSpace {
   readonly mirrors = new Set<LocalObjectMirror>();
+  /** how host jobs run (see JobExecutor) */
+  executor: JobExecutor = (job, budget) => runJob(this.vm, job, budget);
   private readonly compileCache = new Map<string, CompileResult>();
   onCompileWarning: ((text: string) => void) | undefined;
 
@@ -760,7 +768,7 @@ export class LocalObjectSpace implements ObjectSpace {
     }
     const state = this.processState(proc);
     if (state === "suspended") installAsActive(this.vm, proc);
-    return this.outcomeOf(await runJob(this.vm, job, budget), job);
+    return this.outcomeOf(await this.executor(job, budget), job);
   }
 
   /**
@@ -773,7 +781,7 @@ export class LocalObjectSpace implements ObjectSpace {
     installAsActive(this.vm, process);
     let outcome: JobOutcome;
     try {
-      outcome = await runJob(this.vm, job, options.budget ?? {});
+      outcome = await this.executor(job, options.budget ?? {});
     } finally {
       job.cancel();
     }
@@ -821,7 +829,7 @@ export class LocalObjectSpace implements ObjectSpace {
     const { process, job } = this.createProcessOop(USER_PRIORITY, source, receiver.oop);
     installAsActive(this.vm, process);
     try {
-      const outcome = await runJob(this.vm, job, { ms: 2000 });
+      const outcome = await this.executor(job, { ms: 2000 });
       if (outcome.state === "finished") {
         const oop = outcome.result.oop;
         this.mem.releaseHandle(outcome.result);
@@ -886,4 +894,4 @@ export class LocalObjectSpace implements ObjectSpace {
 }
 
 export { HEADER_WORDS, instSizeOf, instSpecOf, CHANGES_FILE_INDEX };
-export type { Handle, JobBudget };
+export type { Handle, JobBudget, JobOutcome };
