@@ -11,7 +11,7 @@
  * field designates an object): a truncated, corrupt or foreign file is refused with a message naming
  * what is wrong.
  */
-import { HEADER_WORDS, HEAP_START, ObjectMemory, type HeapOptions } from "../memory/heap.js";
+import { FLAGS_MASK, HEADER_WORDS, HEAP_START, ObjectMemory, type HeapOptions } from "../memory/heap.js";
 import { isValidFormat, isCompiledMethodFormat, Format } from "../memory/format.js";
 import { Special, SPECIAL_OBJECTS_SIZE } from "../memory/special.js";
 import { crc32 } from "./crc32.js";
@@ -27,11 +27,16 @@ export class ImageFormatError extends Error {
   }
 }
 
-/** Serializes a heap. The caller collects garbage first so that the heap is compact and its flags clear. */
+/**
+ * Serializes a heap. The caller collects garbage first so that the heap is compact; collector flags
+ * (the remembered bit of the active context, for one) are cleared in the file, never in the heap.
+ */
 export function writeImage(mem: ObjectMemory): Uint8Array {
   const heapBytes = mem.freeStart;
   const out = new Uint8Array(IMAGE_HEADER_SIZE + heapBytes);
   out.set(new Uint8Array(mem.buffer, 0, heapBytes), IMAGE_HEADER_SIZE);
+  const outWords = new Int32Array(out.buffer, IMAGE_HEADER_SIZE, heapBytes >> 2);
+  for (let oop = HEAP_START; oop < heapBytes; oop = mem.nextObject(oop)) outWords[(oop >> 2) + 1] &= ~FLAGS_MASK;
   const view = new DataView(out.buffer);
   out.set(IMAGE_MAGIC, 0);
   view.setUint32(8, IMAGE_VERSION, true);

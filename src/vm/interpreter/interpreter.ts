@@ -44,8 +44,11 @@ const SENDER = 0;
 const PC = 1;
 const STACKP = 2;
 const METHOD = 3;
+const CLOSURE = 4;
 const RECEIVER = 5;
 const STACK = 6;
+/** slots of a small context: six named fields and a 16-slot stack */
+const SMALL_CONTEXT_SLOTS = 22;
 
 export interface InterpreterOptions {
   /** collect garbage at every safe point and before every interpreter allocation */
@@ -612,19 +615,84 @@ export class Interpreter implements RootHolder {
           // sends of literal selectors with 0, 1, 2 arguments
           case 208: case 209: case 210: case 211: case 212: case 213: case 214: case 215:
           case 216: case 217: case 218: case 219: case 220: case 221: case 222: case 223:
-            this.ip = ip; this.sp = sp;
-            send(this, words[(method >> 2) + HEADER_WORDS + 1 + (b & 15)], 0, ip - 1);
-            break;
           case 224: case 225: case 226: case 227: case 228: case 229: case 230: case 231:
           case 232: case 233: case 234: case 235: case 236: case 237: case 238: case 239:
-            this.ip = ip; this.sp = sp;
-            send(this, words[(method >> 2) + HEADER_WORDS + 1 + (b & 15)], 1, ip - 1);
-            break;
           case 240: case 241: case 242: case 243: case 244: case 245: case 246: case 247:
-          case 248: case 249: case 250: case 251: case 252: case 253: case 254: case 255:
+          case 248: case 249: case 250: case 251: case 252: case 253: case 254: case 255: {
+            const selector = words[(method >> 2) + HEADER_WORDS + 1 + (b & 15)];
+            const argCount = (b - 208) >> 4;
+            // the fast path: no interrupt check due, a cache hit on a method without primitive, a free context
+            if (this.interruptCounter > 1) {
+              const receiver = words[sp - argCount];
+              const cls = (receiver & 1) === 1 ? this.classSmallInteger : (receiver & 3) === 2 ? this.classCharacter : words[receiver >> 2];
+              const cache = this.methodCache;
+              const h = ((selector ^ (cls >>> 1)) >>> 2) & cache.mask;
+              if (cache.selectors[h] === selector && cache.classes[h] === cls && cache.primitives[h] === 0) {
+                const newMethod = cache.methods[h];
+                const header = words[(newMethod >> 2) + HEADER_WORDS] >> 1;
+                const free = (header & 0x20000) === 0 ? this.freeSmallContexts : this.freeLargeContexts;
+                if (free.length > 0) {
+                  this.interruptCounter--;
+                  this.sendCount++;
+                  const ctx = free.pop()!;
+                  this.reclaimableContexts++;
+                  const numTemps = (header >> 18) & 0x3f;
+                  const numLits = (header >> 9) & 0xff;
+                  const rcvrIndex = sp - argCount;
+                  words[base + PC] = ((ip - method - 11) << 1) | 1;
+                  words[base + STACKP] = ((rcvrIndex - 1 - base - 5) << 1) | 1;
+                  const nb = (ctx >> 2) + HEADER_WORDS;
+                  words[nb + SENDER] = this.activeContext;
+                  words[nb + PC] = ((((numLits + 1) << 2) + 1) << 1) | 1;
+                  words[nb + STACKP] = (numTemps << 1) | 1;
+                  words[nb + METHOD] = newMethod;
+                  words[nb + CLOSURE] = nil;
+                  words[nb + RECEIVER] = receiver;
+                  for (let i = 0; i < argCount; i++) words[nb + STACK + i] = words[rcvrIndex + 1 + i];
+                  for (let i = argCount; i < numTemps; i++) words[nb + STACK + i] = nil;
+                  this.activeContext = ctx;
+                  this.ctxBase = base = nb;
+                  this.method = method = newMethod;
+                  this.receiver = rcvr = receiver;
+                  ip = newMethod + 12 + ((numLits + 1) << 2);
+                  sp = nb + 5 + numTemps;
+                  continue;
+                }
+              }
+            }
             this.ip = ip; this.sp = sp;
-            send(this, words[(method >> 2) + HEADER_WORDS + 1 + (b & 15)], 2, ip - 1);
+            send(this, selector, argCount, ip - 1);
             break;
+          }
+          // returns: the common case (a live sender) stays in the loop
+          case 120: case 121: case 122: case 123: case 124: case 125: {
+            const value = b === 124 || b === 125 ? words[sp] : b === 120 ? rcvr : b === 121 ? trueOop : b === 122 ? falseOop : nil;
+            if (b === 125 || words[base + CLOSURE] === nil) {
+              const target = words[base + SENDER];
+              const tbase = (target >> 2) + HEADER_WORDS;
+              const tpc = words[tbase + PC];
+              if ((target & 3) === 0 && target !== nil && (tpc & 1) === 1) {
+                words[base + SENDER] = nil;
+                words[base + PC] = nil;
+                if (this.reclaimableContexts > 0) {
+                  this.reclaimableContexts--;
+                  if (!this.stressGC) (words[base - 1] === SMALL_CONTEXT_SLOTS ? this.freeSmallContexts : this.freeLargeContexts).push(this.activeContext);
+                }
+                this.activeContext = target;
+                this.ctxBase = base = tbase;
+                this.method = method = words[tbase + METHOD];
+                this.receiver = rcvr = words[tbase + RECEIVER];
+                ip = method + 11 + (tpc >> 1);
+                sp = tbase + 6 + (words[tbase + STACKP] >> 1);
+                words[sp] = value;
+                if (target < this.mem.youngStart) this.mem.remember(target);
+                continue;
+              }
+            }
+            this.ip = ip; this.sp = sp;
+            this.dispatchOther(b);
+            break;
+          }
           // everything else calls out with the registers written back
           default:
             this.ip = ip; this.sp = sp;
