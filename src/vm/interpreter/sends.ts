@@ -23,7 +23,12 @@ const SENDER = 0, PC = 1, STACKP = 2, METHOD = 3, CLOSURE = 4, RECEIVER = 5, STA
 
 /** A send bytecode: checks for interrupts, then dispatches on the receiver's class. */
 export function send(vm: Interpreter, selector: Oop, argCount: number, startIp: number): void {
-  if (--vm.interruptCounter <= 0 && checkForInterrupts(vm, startIp)) return;
+  if (--vm.interruptCounter <= 0) {
+    const back = vm.ip - startIp;
+    selector = checkBeforeSend(vm, selector, startIp);
+    if (selector === 0) return;
+    startIp = vm.ip - back;
+  }
   vm.sendCount++;
   const rcvr = vm.words[vm.sp - argCount];
   const cls = (rcvr & 1) === 1 ? vm.classSmallInteger : (rcvr & 3) === 2 ? vm.classCharacter : vm.words[rcvr >> 2];
@@ -44,13 +49,31 @@ export function sendSpecial(vm: Interpreter, index: number, startIp: number): vo
 
 /** A super send: the lookup starts in the superclass of the method's class (its last literal's value). */
 export function superSend(vm: Interpreter, selector: Oop, argCount: number, startIp: number): void {
-  if (--vm.interruptCounter <= 0 && checkForInterrupts(vm, startIp)) return;
+  if (--vm.interruptCounter <= 0) {
+    const back = vm.ip - startIp;
+    selector = checkBeforeSend(vm, selector, startIp);
+    if (selector === 0) return;
+    startIp = vm.ip - back;
+  }
   vm.sendCount++;
   const mem = vm.mem;
   const header = mem.fetchPointer(vm.method, 0) >> 1;
   const binding = mem.fetchPointer(vm.method, (header >> 9) & 0xff);
   const methodClass = mem.fetchPointer(binding, 1);
   dispatch(vm, selector, argCount, mem.fetchPointer(methodClass, 0), startIp);
+}
+
+/**
+ * The interrupt check of a send, made before the lookup. The check may collect garbage, which moves
+ * objects: the selector (read from the literal frame before the check) is held in a handle so that it
+ * follows, and `vm.ip` is re-derived from the moved method, so callers recompute absolute addresses from
+ * it. Answers the selector, or 0 when the send must not run now (the slice stops or another process runs).
+ */
+function checkBeforeSend(vm: Interpreter, selector: Oop, startIp: number): Oop {
+  const handle = vm.mem.newHandle(selector);
+  const stop = checkForInterrupts(vm, startIp);
+  vm.mem.releaseHandle(handle);
+  return stop ? 0 : handle.oop;
 }
 
 /** A send the VM makes on its own (doesNotUnderstand:, cannotReturn:, mustBeBoolean...): no interrupt check. */
