@@ -127,7 +127,12 @@ export function executeMethod(vm: Interpreter, method: Oop, prim: number, argCou
     vm.primFailCode = 0;
     const fn = prim === PRIM_EXTERNAL_CALL ? resolveNamedPrimitive(vm, method) : vm.primitives.numbered[prim];
     if (fn !== undefined && fn !== null) {
+      // a primitive may collect garbage before it fails (allocation retries): the collector keeps the
+      // method as a root and follows it, as Squeak's newMethod register
+      const collector = vm.collector;
+      collector.primitiveMethod = method;
       if (fn(vm, argCount)) return;
+      method = collector.primitiveMethod;
       if (vm.stopReason !== null && vm.stopReason !== "budget") return;
     }
   }

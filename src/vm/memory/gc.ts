@@ -61,6 +61,11 @@ const STACKP = 2;
 export class Collector {
   readonly stats: GcStats = { youngCollections: 0, fullCollections: 0, totalMs: 0, lastMs: 0, maxPauseMs: 0, survivorBytes: 0 };
   readonly weakHandles = new Set<WeakHandle>();
+  /**
+   * The method whose primitive is running (Squeak's newMethod register): a root, forwarded when it moves,
+   * so that the method's code can run when the primitive fails after collecting garbage.
+   */
+  primitiveMethod: Oop = 0;
   private markStack: Oop[] = [];
   private weakObjects: Oop[] = [];
   private savedClass = new Int32Array(1024);
@@ -95,6 +100,7 @@ export class Collector {
     for (const oop of mem.remembered) words[(oop >> 2) + 1] &= ~FLAG_REMEMBERED;
     mark(mem.specialObjectsOop);
     for (const h of mem.handles) mark(h.oop);
+    mark(this.primitiveMethod);
     for (const holder of mem.rootHolders) holder.visitRoots(mark);
     if (!full) for (const oop of mem.remembered) this.scanFields(oop, contextClass, mark);
     while (markStack.length > 0) this.scanFields(markStack.pop()!, contextClass, mark);
@@ -153,6 +159,7 @@ export class Collector {
     };
     mem.specialObjectsOop = forward(mem.specialObjectsOop);
     for (const h of mem.handles) h.oop = forward(h.oop);
+    this.primitiveMethod = forward(this.primitiveMethod);
     for (const wh of this.weakHandles) wh.oop = forward(wh.oop);
     for (const holder of mem.rootHolders) holder.visitRoots(forward);
     if (!full) {
