@@ -68,7 +68,9 @@ function nonLocalReturn(vm: Interpreter, value: Oop): void {
     return;
   }
   const target = mem.fetchPointer(home, SENDER);
-  if (!isLiveContext(vm, target)) {
+  // the home is the bottom context of a host job (a doit): the return answers the job
+  const toHost = target === nil && isHostJob(vm);
+  if (!toHost && !isLiveContext(vm, target)) {
     cannotReturn(vm, value);
     return;
   }
@@ -92,8 +94,17 @@ function nonLocalReturn(vm: Interpreter, value: Oop): void {
     ctx = next;
   }
   vm.reclaimableContexts = 0;
+  if (toHost) {
+    finishHostProcess(vm, value);
+    return;
+  }
   vm.fetchContextRegisters(target);
   vm.words[++vm.sp] = value;
+}
+
+function isHostJob(vm: Interpreter): boolean {
+  const proc = activeProcess(vm);
+  return proc !== 0 && vm.hostProcessFor(proc) !== undefined;
 }
 
 /**
@@ -104,8 +115,8 @@ function finishHostProcess(vm: Interpreter, value: Oop): boolean {
   const proc = activeProcess(vm);
   const job = proc === 0 ? undefined : vm.hostProcessFor(proc);
   if (job === undefined) return false;
-  killContext(vm, vm.activeContext);
   vm.storeContextRegisters();
+  killContext(vm, vm.activeContext);
   vm.activeContext = 0;
   const mem = vm.mem;
   mem.storePointer(proc, 1, mem.nilOop);
