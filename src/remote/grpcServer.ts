@@ -1,0 +1,182 @@
+/**
+ * The gRPC encoding of the operations: one handler per operation of schema.ts on the Hypervisor and
+ * ObjectSpace services, all going through the dispatcher. Metadata: `authorization: Bearer <token>` on
+ * every call, `oz-session: <id>` for calls whose handles must outlive the call. Errors carry their domain
+ * and code in the trailing metadata `oz-error-domain` and `oz-error-code` (errors.ts).
+ */
+import * as grpc from "@grpc/grpc-js";
+import type { MethodDefinition } from "@grpc/proto-loader";
+import { bearerToken, sha256, type Authenticator } from "./auth.js";
+import type { CallContext, Dispatcher } from "./dispatcher.js";
+import { RemoteError, toWireError } from "./errors.js";
+import { serviceDefinition } from "./protos.js";
+import { OPERATIONS, PROTO_PACKAGE, type ServiceName } from "./schema.js";
+import type { Session, SessionRegistry } from "./session.js";
+import { ERROR_CODE_METADATA, ERROR_DOMAIN_METADATA, SESSION_METADATA } from "./wire.js";
+
+
+/** A request that could not be decoded: answered INVALID_ARGUMENT instead of grpc-js's INTERNAL. */
+class Malformed {
+  constructor(readonly message: string) {}
+}
+
+export function grpcStatusOf(e: unknown): Partial<grpc.StatusObject> & { code: number; details: string } {
+  const w = toWireError(e);
+  const metadata = new grpc.Metadata();
+  metadata.set(ERROR_DOMAIN_METADATA, w.domain);
+  metadata.set(ERROR_CODE_METADATA, w.code);
+  return { code: w.status, details: w.message, metadata };
+}
+
+export interface GrpcGatewayOptions {
+  /** a stream whose client reads slower than this many buffered bytes is ended (RESOURCE_EXHAUSTED) */
+  streamBufferBytes: number;
+}
+
+export class GrpcGateway {
+  private readonly streams = new Set<{ cancel: () => void; call: grpc.ServerWritableStream<unknown, unknown> }>();
+
+  constructor(
+    private readonly dispatcher: Dispatcher,
+    private readonly auth: Authenticator,
+    private readonly sessions: SessionRegistry,
+    private readonly options: GrpcGatewayOptions,
+  ) {}
+
+  /** The caller's role and principal, or an UNAUTHENTICATED error. */
+  authenticate(metadata: grpc.Metadata): { role: CallContext["role"]; principal: string } {
+    const values = metadata.get("authorization");
+    const token = bearerToken(values.length > 0 ? String(values[0]) : undefined);
+    if (!token) throw new RemoteError("unauthenticated", "missing token: send `authorization: Bearer <token>` metadata");
+    const role = this.auth.authenticate(token);
+    if (!role) throw new RemoteError("unauthenticated", "invalid token");
+    return { role, principal: sha256(token) };
+  }
+
+  /** Refusal text for reflection, or undefined when the caller may use it. */
+  refusal(metadata: grpc.Metadata): string | undefined {
+    try {
+      this.authenticate(metadata);
+      return undefined;
+    } catch (e) {
+      return e instanceof Error ? e.message : String(e);
+    }
+  }
+
+  private context(metadata: grpc.Metadata): CallContext {
+    const { role, principal } = this.authenticate(metadata);
+    const sessionIds = metadata.get(SESSION_METADATA);
+    let session: Session;
+    let explicit = false;
+    if (sessionIds.length > 0 && String(sessionIds[0]) !== "") {
+      session = this.sessions.get(String(sessionIds[0]), principal);
+      explicit = true;
+    } else {
+      session = this.sessions.create(principal, role, "grpc", { ephemeral: true });
+    }
+    return { role, principal, session, transport: "grpc", explicitSession: explicit };
+  }
+
+  private implementation(service: ServiceName): grpc.UntypedServiceImplementation {
+    const impl: grpc.UntypedServiceImplementation = {};
+    for (const op of OPERATIONS.filter((o) => o.service === service)) {
+      const key = `${op.service}.${op.name}`;
+      if (op.stream) {
+        impl[op.name] = (call: grpc.ServerWritableStream<unknown, unknown>) => this.serveStream(key, call);
+      } else {
+        impl[op.name] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+          this.serveUnary(key, call.request, call.metadata).then(
+            (reply) => callback(null, reply),
+            (e) => callback(grpcStatusOf(e)),
+          );
+        };
+      }
+    }
+    return impl;
+  }
+
+  private async serveUnary(key: string, request: unknown, metadata: grpc.Metadata): Promise<unknown> {
+    const ctx = this.context(metadata);
+    try {
+      if (request instanceof Malformed) throw new RemoteError("invalidArgument", request.message);
+      return await this.dispatcher.call(key, request, ctx);
+    } finally {
+      if (!ctx.explicitSession) ctx.session.close();
+    }
+  }
+
+  private serveStream(key: string, call: grpc.ServerWritableStream<unknown, unknown>): void {
+    let ctx: CallContext | undefined;
+    let done = false;
+    const entry = { cancel: () => undefined as void, call };
+    const finish = (error?: unknown) => {
+      if (done) return;
+      done = true;
+      this.streams.delete(entry);
+      entry.cancel();
+      if (ctx && !ctx.explicitSession) ctx.session.close();
+      if (error) call.emit("error", grpcStatusOf(error));
+      else call.end();
+    };
+    try {
+      ctx = this.context(call.metadata);
+      if (call.request instanceof Malformed) throw new RemoteError("invalidArgument", call.request.message);
+      entry.cancel = this.dispatcher.stream(key, call.request, ctx, {
+        write: (item) => {
+          if (done) return;
+          if (call.writableLength > this.options.streamBufferBytes) {
+            finish(new RemoteError("resourceExhausted", "the client reads this stream too slowly; subscribe again"));
+            return;
+          }
+          call.write(item);
+        },
+        end: (error) => finish(error),
+      });
+      this.streams.add(entry);
+      call.on("cancelled", () => {
+        if (done) return;
+        done = true;
+        this.streams.delete(entry);
+        entry.cancel();
+        if (ctx && !ctx.explicitSession) ctx.session.close();
+      });
+    } catch (e) {
+      finish(e);
+    }
+  }
+
+  /** Registers the Hypervisor and ObjectSpace services on a server. */
+  addTo(server: grpc.Server): void {
+    for (const service of ["Hypervisor", "ObjectSpace"] as const) {
+      const def = serviceDefinition(`${PROTO_PACKAGE}.${service}`);
+      const wrapped: Record<string, MethodDefinition<unknown, unknown>> = {};
+      for (const [name, method] of Object.entries(def)) {
+        const m = method as MethodDefinition<unknown, unknown>;
+        wrapped[name] = {
+          ...m,
+          requestDeserialize: (bytes: Buffer) => {
+            try {
+              return m.requestDeserialize(bytes);
+            } catch (e) {
+              return new Malformed(`malformed ${name} request: ${e instanceof Error ? e.message : String(e)}`);
+            }
+          },
+        };
+      }
+      server.addService(wrapped as unknown as grpc.ServiceDefinition, this.implementation(service));
+    }
+  }
+
+  /** Ends every open stream (server shutdown). */
+  closeStreams(): void {
+    for (const s of [...this.streams]) {
+      s.cancel();
+      try {
+        s.call.end();
+      } catch {
+        // already closed
+      }
+    }
+    this.streams.clear();
+  }
+}

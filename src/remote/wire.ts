@@ -1,0 +1,157 @@
+/**
+ * Values on the wire, shared by the server and the client and by both transports: LocalValue (values.ts)
+ * to and from the `Value` message, faithfully (a JavaScript number stays a number, a bigint a bigint,
+ * FloatValue a FloatValue, -0 stays -0, bytes come back as a plain Uint8Array).
+ *
+ * Decoding is defensive: the input may come from anyone (a WebSocket frame), so every field is checked and
+ * a bad one is an "invalidArgument" error naming it, never a crash.
+ */
+import { Packr } from "msgpackr";
+import { MembraneError, type ObjectMirror } from "../membrane/objectSpace.js";
+import { Char, FloatValue, Sym, type LocalValue } from "../membrane/values.js";
+
+/** gRPC metadata: the session of a call, and the domain and code of an error (see errors.ts) */
+export const SESSION_METADATA = "oz-session";
+export const ERROR_DOMAIN_METADATA = "oz-error-domain";
+export const ERROR_CODE_METADATA = "oz-error-code";
+
+/** The MessagePack codec of the WebSocket transport: plain maps (no msgpackr records), undefined as nil. */
+export function wirePackr(): Packr {
+  return new Packr({ useRecords: false, mapsAsObjects: true, encodeUndefinedAsNil: true, moreTypes: false });
+}
+
+export interface WireValue {
+  nil?: boolean;
+  boolean?: boolean;
+  number?: number;
+  integer?: string;
+  float?: number;
+  string?: string;
+  symbol?: string;
+  character?: number;
+  byteArray?: Uint8Array;
+  array?: { values?: WireValue[] };
+  handle?: string;
+  negativeZero?: "number" | "float";
+}
+
+export interface MirrorRef {
+  handle: string;
+  kind: string;
+}
+
+/** The deepest Value nesting decoded (the membrane itself refuses more than 1000 levels). */
+export const MAX_VALUE_DEPTH = 1100;
+
+const VALUE_KEYS = ["nil", "boolean", "number", "integer", "float", "string", "symbol", "character", "byteArray", "array", "handle", "negativeZero"] as const;
+
+export function bad(message: string): MembraneError {
+  return new MembraneError("invalidArgument", message);
+}
+
+/** A plain Uint8Array (not a Buffer view), so that results compare equal to the local space's. */
+export function plainBytes(b: Uint8Array): Uint8Array {
+  if (b.constructor === Uint8Array) return b;
+  return new Uint8Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+}
+
+export function isBytes(x: unknown): x is Uint8Array {
+  return x instanceof Uint8Array;
+}
+
+/** Host value to wire. Mirrors are not LocalValues: the caller encodes them as `{ handle }`. */
+export function encodeLocal(v: LocalValue, depth = 0): WireValue {
+  if (depth > MAX_VALUE_DEPTH) throw bad("the value is nested too deeply");
+  if (v === null || v === undefined) return { nil: true };
+  switch (typeof v) {
+    case "boolean":
+      return { boolean: v };
+    case "number":
+      return Object.is(v, -0) ? { negativeZero: "number" } : { number: v };
+    case "bigint":
+      return { integer: v.toString() };
+    case "string":
+      return { string: v };
+  }
+  if (v instanceof Sym) return { symbol: v.name };
+  if (v instanceof Char) return { character: v.code };
+  if (v instanceof FloatValue) return Object.is(v.value, -0) ? { negativeZero: "float" } : { float: v.value };
+  if (v instanceof Uint8Array) return { byteArray: v };
+  if (Array.isArray(v)) return { array: { values: v.map((e) => encodeLocal(e, depth + 1)) } };
+  throw bad(`cannot translate this host value into the guest: ${String(v)}`);
+}
+
+function isRecord(x: unknown): x is Record<string, unknown> {
+  return typeof x === "object" && x !== null && !Array.isArray(x) && !(x instanceof Uint8Array);
+}
+
+/**
+ * Wire to host value. `resolveHandle` turns a handle into a mirror (server side, for arguments); without
+ * it a handle is an error (results and LocalValue-only arguments).
+ */
+export function decodeValue(w: unknown, where: string, resolveHandle?: (handle: string) => ObjectMirror, depth = 0): LocalValue | ObjectMirror {
+  if (depth > MAX_VALUE_DEPTH) throw bad("the value is nested too deeply");
+  if (!isRecord(w)) throw bad(`${where} must be a Value (an object with one of ${VALUE_KEYS.join(", ")})`);
+  let key: (typeof VALUE_KEYS)[number] | undefined;
+  for (const k of VALUE_KEYS) {
+    if (w[k] === undefined || w[k] === null) continue;
+    if (key !== undefined) throw bad(`${where} has both ${key} and ${k}: a Value has exactly one field`);
+    key = k;
+  }
+  if (key === undefined) throw bad(`${where} is an empty Value (set one of ${VALUE_KEYS.join(", ")})`);
+  const x = w[key];
+  const expect = (ok: boolean, what: string) => {
+    if (!ok) throw bad(`${where}.${key} must be ${what}`);
+  };
+  switch (key) {
+    case "nil":
+      expect(x === true, "true");
+      return null;
+    case "boolean":
+      expect(typeof x === "boolean", "a boolean");
+      return x as boolean;
+    case "number":
+      expect(typeof x === "number", "a number");
+      return x as number;
+    case "integer":
+      expect(typeof x === "string" && /^-?[0-9]{1,100000}$/.test(x), "an integer in decimal");
+      return BigInt(x as string);
+    case "float":
+      expect(typeof x === "number", "a number");
+      return new FloatValue(x as number);
+    case "string":
+      expect(typeof x === "string", "a string");
+      return x as string;
+    case "symbol":
+      expect(typeof x === "string", "a string");
+      return new Sym(x as string);
+    case "character":
+      expect(typeof x === "number" && Number.isInteger(x) && x >= 0, "a code point");
+      return new Char(x as number);
+    case "byteArray":
+      expect(isBytes(x), "bytes");
+      return plainBytes(x as Uint8Array);
+    case "array": {
+      expect(isRecord(x), "a ValueList ({ values: [...] })");
+      const values = (x as { values?: unknown }).values ?? [];
+      expect(Array.isArray(values), "a ValueList ({ values: [...] })");
+      return (values as unknown[]).map((e, i) => decodeValue(e, `${where}[${i + 1}]`, resolveHandle, depth + 1)) as LocalValue[];
+    }
+    case "handle":
+      expect(typeof x === "string", "a string");
+      if (!resolveHandle) throw bad(`${where} must be a host value, not a mirror`);
+      return resolveHandle(x as string);
+    case "negativeZero":
+      expect(x === "number" || x === "float", '"number" or "float"');
+      return x === "number" ? -0 : new FloatValue(-0);
+  }
+}
+
+/** A wire value that must be a LocalValue (results, FromLocal arguments). */
+export function decodeLocal(w: unknown, where = "value"): LocalValue {
+  return decodeValue(w, where) as LocalValue;
+}
+
+export function isMirrorLike(v: unknown): v is ObjectMirror {
+  return typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array) && "space" in v && "kind" in v;
+}
