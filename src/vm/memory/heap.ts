@@ -93,7 +93,10 @@ export class ObjectMemory {
     if (!(limit >= 64 * 1024)) throw new RangeError(`heap limit too small: ${limit} bytes (at least 64 KiB)`);
     this.limitBytes = limit;
     this.nurseryBytes = options.nurseryBytes ?? 4 * 1024 * 1024;
-    const initial = roundUp(Math.max(HEAP_START + 1024, Math.min(options.initialBytes ?? 1024 * 1024, limit + HEAP_START)), 4096);
+    const initial = Math.min(
+      roundUp(Math.max(HEAP_START + 1024, Math.min(options.initialBytes ?? 1024 * 1024, limit + HEAP_START)), 4096),
+      bufferCap(limit),
+    );
     this.buffer = new ArrayBuffer(initial);
     this.words = new Int32Array(this.buffer);
     this.bytes = new Uint8Array(this.buffer);
@@ -340,10 +343,8 @@ export class ObjectMemory {
 
   /** Replaces the buffer by a larger one holding the same bytes; oops do not change. */
   grow(minBytes: number): void {
-    const target = Math.min(
-      roundUp(Math.max(minBytes + (minBytes >> 2), this.buffer.byteLength * 2), 64 * 1024),
-      roundUp(this.limitBytes + HEAP_START + 64 * 1024, 4096),
-    );
+    // never past the limit: allocate() only checks the limit when the buffer is full
+    const target = Math.min(roundUp(Math.max(minBytes + (minBytes >> 2), this.buffer.byteLength * 2), 64 * 1024), bufferCap(this.limitBytes));
     if (target < minBytes) throw new OutOfMemory(`heap cannot grow to ${minBytes} bytes (limit ${this.limitBytes})`);
     const next = new ArrayBuffer(target);
     new Uint8Array(next).set(new Uint8Array(this.buffer, 0, this.freeStart));
@@ -464,6 +465,11 @@ export class ObjectMemory {
   hasBytes(oop: Oop): boolean {
     return hasByteTail(this.formatOf(oop));
   }
+}
+
+/** The largest buffer a heap with this limit may have: objects end at most at limit + HEAP_START. */
+function bufferCap(limitBytes: number): number {
+  return (limitBytes + HEAP_START) & ~3;
 }
 
 function roundUp(n: number, to: number): number {
