@@ -203,6 +203,16 @@ export function createMicroImage(options: HeapOptions & InterpreterOptions = {})
   setSpecial(Special.schedulerAssociation, assoc);
   mem.youngStart = mem.freeStart;
 
+  // Nothing plays Smalltalk's role of holding every class, so collections would free the classes no
+  // special object reaches (WeakArray, Fraction...) and slide the others down: the classes and metaclasses
+  // are held in handles, and `classes` reads them, so that it stays right after any collection.
+  for (const record of [classes, metas]) {
+    for (const name of Object.keys(record)) {
+      const handle = mem.newHandle(record[name]);
+      Object.defineProperty(record, name, { get: () => handle.oop, enumerable: true, configurable: true });
+    }
+  }
+
   const host = memoryHost();
   const vm = new Interpreter(mem, host, options);
   const mainHandle = mem.newHandle(mainProcess);
@@ -257,6 +267,7 @@ export function createMicroImage(options: HeapOptions & InterpreterOptions = {})
     const numTemps = (header >> 18) & 0x3f;
     const large = (header & 0x20000) !== 0;
     const ctx = mem.allocate(classes.Context, Format.fixedIndexable, 6 + (large ? 56 : 16));
+    if (ctx === 0) throw new Error("the micro image is out of memory (collect garbage first)");
     mem.storePointer(ctx, 0, sender);
     mem.storePointer(ctx, 1, smallIntOop(initialPC(numLits)));
     mem.storePointer(ctx, 2, smallIntOop(numTemps));
