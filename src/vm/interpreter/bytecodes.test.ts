@@ -957,6 +957,12 @@ describe("deep recursion", () => {
     expect(slice.fault?.kind).toBe("outOfMemory");
     expect(slice.fault?.message).toMatch(/out of memory/);
     expect(st.mem.bytesUsed()).toBeLessThanOrEqual(st.mem.limitBytes);
+    // the host gives up the failed computation: the process is left without its context, memory comes back
+    const failed = slice.fault?.process?.oop;
+    if (failed !== undefined) st.mem.storePointer(failed, 1, st.mem.nilOop);
+    st.vm.activeContext = 0;
+    st.vm.collect(true);
+    expect(st.mem.bytesUsed()).toBeLessThan(st.mem.limitBytes / 2);
     expect(st.doIt("3 + 4").result).toBe(int(7));
   });
 });
