@@ -17,7 +17,7 @@ import {
   type Role,
 } from "./schema.js";
 import type { HandleEntry, Session, SessionRegistry } from "./session.js";
-import { bad, decodeValue, encodeLocal, isBytes, plainBytes, type MirrorRef } from "./wire.js";
+import { bad, decodeValue, encodeLocal, FOREIGN_HANDLE, isBytes, plainBytes, type MirrorRef } from "./wire.js";
 
 /** Who is calling, through what. */
 export interface CallContext {
@@ -60,6 +60,11 @@ export interface DispatcherOptions {
   maxIdleTimeoutMs?: number;
 }
 
+/** Looks like a mirror to the membrane, belongs to no space: the space refuses it (wrongSpace) when it uses it. */
+const FOREIGN_MIRROR = Object.freeze({ space: undefined, kind: "object" }) as unknown as ObjectMirror;
+/** Stands for a released mirror until one is made for the call's space. */
+const RELEASED_MARK = Object.freeze({ space: undefined, kind: "released" }) as unknown as ObjectMirror;
+
 const SUBCLASS_KINDS = new Set(["normal", "variable", "variableByte", "variableWord", "weak", "immediate"]);
 const EVENT_TYPES = new Set(["state", "transcript", "error", "defined", "undefined"]);
 
@@ -89,7 +94,7 @@ export class Dispatcher {
     if (op.stream) throw new RemoteError("failedPrecondition", `${key} is a stream: subscribe to it`);
     this.authorize(op, ctx);
     ctx.session.touch();
-    const c = this.prepare(op, request, ctx);
+    const c = await this.prepare(op, request, ctx);
     const handler = HANDLERS[op.name];
     const raw = await handler(c);
     return this.encodeResult(op.result, raw, c);
@@ -100,7 +105,7 @@ export class Dispatcher {
     const op = this.operation(key);
     if (!op.stream) throw new RemoteError("failedPrecondition", `${key} is not a stream`);
     this.authorize(op, ctx);
-    const c = this.prepare(op, request, ctx);
+    const c = this.prepareStream(op, request, ctx);
     if (op.name === "Watch") return this.watch(c, sink);
     if (op.name === "KeepSession") return this.keepSession(c, sink);
     throw new RemoteError("unimplemented", `no stream ${key}`);
@@ -108,7 +113,7 @@ export class Dispatcher {
 
   // ------------------------------------------------------------------ requests
 
-  private prepare(op: OperationDef, request: unknown, ctx: CallContext): Call {
+  private async prepare(op: OperationDef, request: unknown, ctx: CallContext): Promise<Call> {
     if (typeof request !== "object" || request === null || Array.isArray(request) || isBytes(request)) {
       throw bad(`the request of ${op.name} must be an object (a ${op.name}Request message)`);
     }
@@ -131,16 +136,43 @@ export class Dispatcher {
       c.space = entry.space;
       c.mirror = entry.mirror;
     }
+    // Mirror arguments are resolved to mirrors the space itself checks when it uses them, in the order the
+    // local implementation checks things: another guest's mirror, a foreign one (FOREIGN_HANDLE: the client
+    // holds a mirror of another space) or a stale one fail there with wrongSpace or released, never as
+    // another object.
+    let needsReleased = false;
     const resolve = (h: string, where: string): ObjectMirror => {
       if (op.target === "none") throw bad(`${where}: this operation takes no mirrors`);
-      const entry = ctx.session.resolve(h);
-      if (entry.guest !== c.guest) throw new MembraneError("wrongSpace", "this mirror belongs to another object space");
-      return entry.mirror;
+      if (h === FOREIGN_HANDLE) return FOREIGN_MIRROR;
+      const entry = ctx.session.lookup(h);
+      if (entry) return entry.mirror;
+      needsReleased = true;
+      return RELEASED_MARK;
     };
     for (const field of requestFields(op)) {
       if (field.name === "guest" && op.target === "guest") continue;
       if (field.name === "handle" && op.target === "mirror") continue;
       const v = readField(field, req[field.name], field.name, resolve);
+      if (v !== undefined) c.args[field.name] = v;
+    }
+    if (needsReleased) {
+      const released = await c.space.nilObject();
+      released.release();
+      for (const [k, v] of Object.entries(c.args)) if (v === RELEASED_MARK) c.args[k] = released;
+    }
+    return c;
+  }
+
+  /** Streams take no guest or mirror: their arguments are plain. */
+  private prepareStream(op: OperationDef, request: unknown, ctx: CallContext): Call {
+    if (typeof request !== "object" || request === null || Array.isArray(request) || isBytes(request)) {
+      throw bad(`the request of ${op.name} must be an object (a ${op.name}Request message)`);
+    }
+    const c: Call = { op, args: {}, ctx, hv: this.hypervisor, d: this, guest: "", space: undefined as unknown as ObjectSpace, mirror: undefined, entry: undefined };
+    for (const field of requestFields(op)) {
+      const v = readField(field, (request as Record<string, unknown>)[field.name], field.name, () => {
+        throw bad(`${field.name}: this operation takes no mirrors`);
+      });
       if (v !== undefined) c.args[field.name] = v;
     }
     return c;
@@ -259,7 +291,7 @@ function readOne(field: FieldDef, raw: unknown, where: string, resolve: (h: stri
       return resolve(raw, where);
     case "value":
       if (absent) throw bad(`${where} is missing`);
-      return decodeValue(raw, where, (h) => resolve(h, where));
+      return decodeValue(raw, where, (h) => resolve(h, where), 0, true);
     case "local":
       if (absent) throw bad(`${where} is missing`);
       return decodeValue(raw, where);

@@ -98,6 +98,17 @@ export class Session {
     return { handle: entry.id, kind: mirror.kind };
   }
 
+  /** The entry of a handle, or undefined for anything this session does not hold (or holds no more). */
+  lookup(handle: unknown): HandleEntry | undefined {
+    const entry = typeof handle === "string" ? this.handles.get(handle) : undefined;
+    if (!entry) return undefined;
+    if (!this.options.isCurrent(entry.guest, entry.space)) {
+      this.drop(entry);
+      return undefined;
+    }
+    return entry;
+  }
+
   /** The entry of a handle; "released" (NOT_FOUND) for anything this session does not hold. */
   resolve(handle: unknown): HandleEntry {
     const entry = typeof handle === "string" ? this.handles.get(handle) : undefined;

@@ -15,6 +15,10 @@ export const SESSION_METADATA = "oz-session";
 export const ERROR_DOMAIN_METADATA = "oz-error-domain";
 export const ERROR_CODE_METADATA = "oz-error-code";
 
+/** The handles a client sends for a mirror of another space (another client's, a local one) and for a mirror it released. */
+export const FOREIGN_HANDLE = "foreign";
+export const RELEASED_HANDLE = "released";
+
 /** The MessagePack codec of the WebSocket transport: plain maps (no msgpackr records), undefined as nil. */
 export function wirePackr(): Packr {
   return new Packr({ useRecords: false, mapsAsObjects: true, encodeUndefinedAsNil: true, moreTypes: false });
@@ -89,7 +93,7 @@ function isRecord(x: unknown): x is Record<string, unknown> {
  * Wire to host value. `resolveHandle` turns a handle into a mirror (server side, for arguments); without
  * it a handle is an error (results and LocalValue-only arguments).
  */
-export function decodeValue(w: unknown, where: string, resolveHandle?: (handle: string) => ObjectMirror, depth = 0): LocalValue | ObjectMirror {
+export function decodeValue(w: unknown, where: string, resolveHandle?: (handle: string) => ObjectMirror, depth = 0, topLevelOnly = false): LocalValue | ObjectMirror {
   if (depth > MAX_VALUE_DEPTH) throw bad("the value is nested too deeply");
   if (!isRecord(w)) throw bad(`${where} must be a Value (an object with one of ${VALUE_KEYS.join(", ")})`);
   let key: (typeof VALUE_KEYS)[number] | undefined;
@@ -135,7 +139,7 @@ export function decodeValue(w: unknown, where: string, resolveHandle?: (handle: 
       expect(isRecord(x), "a ValueList ({ values: [...] })");
       const values = (x as { values?: unknown }).values ?? [];
       expect(Array.isArray(values), "a ValueList ({ values: [...] })");
-      return (values as unknown[]).map((e, i) => decodeValue(e, `${where}[${i + 1}]`, resolveHandle, depth + 1)) as LocalValue[];
+      return (values as unknown[]).map((e, i) => decodeValue(e, `${where}[${i + 1}]`, topLevelOnly ? undefined : resolveHandle, depth + 1)) as LocalValue[];
     }
     case "handle":
       expect(typeof x === "string", "a string");

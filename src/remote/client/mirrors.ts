@@ -85,10 +85,10 @@ export class RemoteObjectMirror implements ObjectMirror {
     this.liveHandle();
     return this.space.argValue(value);
   }
-  /** A mirror argument's handle (this mirror checked first). */
+  /** A mirror argument's handle (this mirror checked first; the argument when the space uses it). */
   protected own(m: ObjectMirror): string {
     this.liveHandle();
-    return this.space.ownHandle(m);
+    return this.space.lazyHandle(m);
   }
 
   /** A mirror of a more specific kind: this one when the server says it is the same handle. */

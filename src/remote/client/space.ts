@@ -10,7 +10,7 @@ import type {
 } from "../../membrane/objectSpace.js";
 import { MembraneError } from "../../membrane/objectSpace.js";
 import { FloatValue, type LocalValue } from "../../membrane/values.js";
-import { decodeLocal, encodeLocal, isMirrorLike, plainBytes, type MirrorRef } from "../wire.js";
+import { decodeLocal, encodeLocal, FOREIGN_HANDLE, isMirrorLike, plainBytes, RELEASED_HANDLE, type MirrorRef } from "../wire.js";
 import { RemoteObjectMirror, remoteMirror } from "./mirrors.js";
 import type { Transport } from "./transport.js";
 
@@ -107,8 +107,17 @@ export class RemoteObjectSpace implements ObjectSpace {
     return m.liveHandle();
   }
 
+  /**
+   * A mirror argument's handle, checked by the server when the space uses it (so that errors come in the
+   * local order): a mirror of another space or a released one travels as a marker the space refuses.
+   */
+  lazyHandle(m: ObjectMirror): string {
+    if (!(m instanceof RemoteObjectMirror) || m.space.root !== this.root) return FOREIGN_HANDLE;
+    return m.released ? RELEASED_HANDLE : m.handle;
+  }
+
   argValue(value: ObjectMirror | LocalValue): unknown {
-    if (isMirrorLike(value)) return { handle: this.ownHandle(value) };
+    if (isMirrorLike(value)) return { handle: this.lazyHandle(value) };
     return encodeLocal(value as LocalValue);
   }
 
