@@ -23,11 +23,11 @@
  */
 import type { Handle, RootHolder } from "../memory/heap.js";
 import { HEADER_WORDS, ObjectMemory } from "../memory/heap.js";
-import { Special } from "../memory/special.js";
+import { Special, SPECIAL_SELECTORS } from "../memory/special.js";
 import { MAX_SMALLINT, MIN_SMALLINT, type Oop } from "../memory/oop.js";
 import type { VMHost } from "../host.js";
 import type { Fault, SliceBudget, SliceResult, StopReason } from "./slice.js";
-import { send, sendSpecial, superSend } from "./sends.js";
+import { activateMethod, send, superSend } from "./sends.js";
 import { returnFromMethod, returnFromBlock } from "./returns.js";
 import { pushClosure, pushNewArray, popIntoNewArray } from "./contexts.js";
 import { checkForInterrupts } from "./interrupts.js";
@@ -37,7 +37,8 @@ import { activeProcess } from "./scheduler.js";
 import { Collector, type GcResult } from "../memory/gc.js";
 import { collectGarbage } from "./collect.js";
 import type { PrimitiveFn, PrimitiveTable } from "../primitives/table.js";
-import { createPrimitiveTable } from "../primitives/table.js";
+import { createPrimitiveTable, resolveNamedPrimitive } from "../primitives/table.js";
+import { PRIM_EXTERNAL_CALL } from "../method/header.js";
 
 /** Offsets of a context's named fields from ctxBase. */
 const SENDER = 0;
@@ -49,6 +50,8 @@ const RECEIVER = 5;
 const STACK = 6;
 /** slots of a small context: six named fields and a 16-slot stack */
 const SMALL_CONTEXT_SLOTS = 22;
+/** argument counts of the 32 special selectors, by index */
+const SPECIAL_ARG_COUNTS = Int8Array.from(SPECIAL_SELECTORS.map(([, n]) => n));
 
 export interface InterpreterOptions {
   /** collect garbage at every safe point and before every interpreter allocation */
@@ -74,6 +77,7 @@ export class Interpreter implements RootHolder {
   /** immediate classes, cached for the send path (refreshed when objects may have moved) */
   classSmallInteger: Oop = 0;
   classCharacter: Oop = 0;
+  specialSelectorsOop: Oop = 0;
 
   // counters
   bytecodeCount = 0;
@@ -149,6 +153,7 @@ export class Interpreter implements RootHolder {
     if (this.mem.specialObjectsOop === 0) return;
     this.classSmallInteger = this.mem.specialObject(Special.classSmallInteger);
     this.classCharacter = this.mem.specialObject(Special.classCharacter);
+    this.specialSelectorsOop = this.mem.specialObject(Special.specialSelectors);
   }
 
   hostProcessFor(proc: Oop): HostJob | undefined {
@@ -358,6 +363,9 @@ export class Interpreter implements RootHolder {
         if (n >= limit) break;
         n++;
         const b = bytes[ip++];
+        let selector = 0;
+        let argCount = 0;
+        let special = -1;
         switch (b) {
           // push receiver variable
           case 0: case 1: case 2: case 3: case 4: case 5: case 6: case 7:
@@ -466,8 +474,7 @@ export class Interpreter implements RootHolder {
               const r = (x >> 1) + (y >> 1);
               if (r >= MIN_SMALLINT && r <= MAX_SMALLINT) { words[--sp] = (r << 1) | 1; continue; }
             }
-            this.ip = ip; this.sp = sp;
-            sendSpecial(this, 0, ip - 1);
+            special = 0;
             break;
           }
           case 177: { // -
@@ -476,50 +483,43 @@ export class Interpreter implements RootHolder {
               const r = (x >> 1) - (y >> 1);
               if (r >= MIN_SMALLINT && r <= MAX_SMALLINT) { words[--sp] = (r << 1) | 1; continue; }
             }
-            this.ip = ip; this.sp = sp;
-            sendSpecial(this, 1, ip - 1);
+            special = 1;
             break;
           }
           case 178: { // <
             const x = words[sp - 1], y = words[sp];
             if ((x & y & 1) === 1) { words[--sp] = x < y ? trueOop : falseOop; continue; }
-            this.ip = ip; this.sp = sp;
-            sendSpecial(this, 2, ip - 1);
+            special = 2;
             break;
           }
           case 179: { // >
             const x = words[sp - 1], y = words[sp];
             if ((x & y & 1) === 1) { words[--sp] = x > y ? trueOop : falseOop; continue; }
-            this.ip = ip; this.sp = sp;
-            sendSpecial(this, 3, ip - 1);
+            special = 3;
             break;
           }
           case 180: { // <=
             const x = words[sp - 1], y = words[sp];
             if ((x & y & 1) === 1) { words[--sp] = x <= y ? trueOop : falseOop; continue; }
-            this.ip = ip; this.sp = sp;
-            sendSpecial(this, 4, ip - 1);
+            special = 4;
             break;
           }
           case 181: { // >=
             const x = words[sp - 1], y = words[sp];
             if ((x & y & 1) === 1) { words[--sp] = x >= y ? trueOop : falseOop; continue; }
-            this.ip = ip; this.sp = sp;
-            sendSpecial(this, 5, ip - 1);
+            special = 5;
             break;
           }
           case 182: { // =
             const x = words[sp - 1], y = words[sp];
             if ((x & y & 1) === 1) { words[--sp] = x === y ? trueOop : falseOop; continue; }
-            this.ip = ip; this.sp = sp;
-            sendSpecial(this, 6, ip - 1);
+            special = 6;
             break;
           }
           case 183: { // ~=
             const x = words[sp - 1], y = words[sp];
             if ((x & y & 1) === 1) { words[--sp] = x !== y ? trueOop : falseOop; continue; }
-            this.ip = ip; this.sp = sp;
-            sendSpecial(this, 7, ip - 1);
+            special = 7;
             break;
           }
           case 184: { // *
@@ -528,8 +528,7 @@ export class Interpreter implements RootHolder {
               const r = (x >> 1) * (y >> 1);
               if (r >= MIN_SMALLINT && r <= MAX_SMALLINT) { words[--sp] = (r << 1) | 1; continue; }
             }
-            this.ip = ip; this.sp = sp;
-            sendSpecial(this, 8, ip - 1);
+            special = 8;
             break;
           }
           case 185: { // /
@@ -541,8 +540,7 @@ export class Interpreter implements RootHolder {
                 if (r >= MIN_SMALLINT && r <= MAX_SMALLINT) { words[--sp] = (r << 1) | 1; continue; }
               }
             }
-            this.ip = ip; this.sp = sp;
-            sendSpecial(this, 9, ip - 1);
+            special = 9;
             break;
           }
           case 186: { // \\ (modulo, floored)
@@ -554,8 +552,7 @@ export class Interpreter implements RootHolder {
               words[--sp] = (r << 1) | 1;
               continue;
             }
-            this.ip = ip; this.sp = sp;
-            sendSpecial(this, 10, ip - 1);
+            special = 10;
             break;
           }
           case 188: { // bitShift:
@@ -570,8 +567,7 @@ export class Interpreter implements RootHolder {
                 continue;
               }
             }
-            this.ip = ip; this.sp = sp;
-            sendSpecial(this, 12, ip - 1);
+            special = 12;
             break;
           }
           case 189: { // // (floored division)
@@ -580,22 +576,19 @@ export class Interpreter implements RootHolder {
               const r = Math.floor((x >> 1) / (y >> 1));
               if (r >= MIN_SMALLINT && r <= MAX_SMALLINT) { words[--sp] = (r << 1) | 1; continue; }
             }
-            this.ip = ip; this.sp = sp;
-            sendSpecial(this, 13, ip - 1);
+            special = 13;
             break;
           }
           case 190: { // bitAnd:
             const x = words[sp - 1], y = words[sp];
             if ((x & y & 1) === 1) { words[--sp] = x & y; continue; }
-            this.ip = ip; this.sp = sp;
-            sendSpecial(this, 14, ip - 1);
+            special = 14;
             break;
           }
           case 191: { // bitOr:
             const x = words[sp - 1], y = words[sp];
             if ((x & y & 1) === 1) { words[--sp] = x | y; continue; }
-            this.ip = ip; this.sp = sp;
-            sendSpecial(this, 15, ip - 1);
+            special = 15;
             break;
           }
           case 198: { // == is never sent
@@ -609,8 +602,7 @@ export class Interpreter implements RootHolder {
           case 187:
           case 192: case 193: case 194: case 195: case 196: case 197:
           case 200: case 201: case 202: case 203: case 204: case 205: case 206: case 207:
-            this.ip = ip; this.sp = sp;
-            sendSpecial(this, b - 176, ip - 1);
+            special = b - 176;
             break;
           // sends of literal selectors with 0, 1, 2 arguments
           case 208: case 209: case 210: case 211: case 212: case 213: case 214: case 215:
@@ -618,52 +610,10 @@ export class Interpreter implements RootHolder {
           case 224: case 225: case 226: case 227: case 228: case 229: case 230: case 231:
           case 232: case 233: case 234: case 235: case 236: case 237: case 238: case 239:
           case 240: case 241: case 242: case 243: case 244: case 245: case 246: case 247:
-          case 248: case 249: case 250: case 251: case 252: case 253: case 254: case 255: {
-            const selector = words[(method >> 2) + HEADER_WORDS + 1 + (b & 15)];
-            const argCount = (b - 208) >> 4;
-            // the fast path: no interrupt check due, a cache hit on a method without primitive, a free context
-            if (this.interruptCounter > 1) {
-              const receiver = words[sp - argCount];
-              const cls = (receiver & 1) === 1 ? this.classSmallInteger : (receiver & 3) === 2 ? this.classCharacter : words[receiver >> 2];
-              const cache = this.methodCache;
-              const h = ((selector ^ (cls >>> 1)) >>> 2) & cache.mask;
-              if (cache.selectors[h] === selector && cache.classes[h] === cls && cache.primitives[h] === 0) {
-                const newMethod = cache.methods[h];
-                const header = words[(newMethod >> 2) + HEADER_WORDS] >> 1;
-                const free = (header & 0x20000) === 0 ? this.freeSmallContexts : this.freeLargeContexts;
-                if (free.length > 0) {
-                  this.interruptCounter--;
-                  this.sendCount++;
-                  const ctx = free.pop()!;
-                  this.reclaimableContexts++;
-                  const numTemps = (header >> 18) & 0x3f;
-                  const numLits = (header >> 9) & 0xff;
-                  const rcvrIndex = sp - argCount;
-                  words[base + PC] = ((ip - method - 11) << 1) | 1;
-                  words[base + STACKP] = ((rcvrIndex - 1 - base - 5) << 1) | 1;
-                  const nb = (ctx >> 2) + HEADER_WORDS;
-                  words[nb + SENDER] = this.activeContext;
-                  words[nb + PC] = ((((numLits + 1) << 2) + 1) << 1) | 1;
-                  words[nb + STACKP] = (numTemps << 1) | 1;
-                  words[nb + METHOD] = newMethod;
-                  words[nb + CLOSURE] = nil;
-                  words[nb + RECEIVER] = receiver;
-                  for (let i = 0; i < argCount; i++) words[nb + STACK + i] = words[rcvrIndex + 1 + i];
-                  for (let i = argCount; i < numTemps; i++) words[nb + STACK + i] = nil;
-                  this.activeContext = ctx;
-                  this.ctxBase = base = nb;
-                  this.method = method = newMethod;
-                  this.receiver = rcvr = receiver;
-                  ip = newMethod + 12 + ((numLits + 1) << 2);
-                  sp = nb + 5 + numTemps;
-                  continue;
-                }
-              }
-            }
-            this.ip = ip; this.sp = sp;
-            send(this, selector, argCount, ip - 1);
+          case 248: case 249: case 250: case 251: case 252: case 253: case 254: case 255:
+            selector = words[(method >> 2) + HEADER_WORDS + 1 + (b & 15)];
+            argCount = (b - 208) >> 4;
             break;
-          }
           // returns: the common case (a live sender) stays in the loop
           case 120: case 121: case 122: case 123: case 124: case 125: {
             const value = b === 124 || b === 125 ? words[sp] : b === 120 ? rcvr : b === 121 ? trueOop : b === 122 ? falseOop : nil;
@@ -697,6 +647,86 @@ export class Interpreter implements RootHolder {
           default:
             this.ip = ip; this.sp = sp;
             this.dispatchOther(b);
+        }
+        if (special >= 0) {
+          selector = words[(this.specialSelectorsOop >> 2) + HEADER_WORDS + 2 * special];
+          argCount = SPECIAL_ARG_COUNTS[special];
+        }
+        if (selector !== 0) {
+          // one-byte sends: the fast paths (a cache hit with no interrupt check due), else the general send
+          let handled = false;
+          if (this.interruptCounter > 1) {
+            const receiver = words[sp - argCount];
+            const cls = (receiver & 1) === 1 ? this.classSmallInteger : (receiver & 3) === 2 ? this.classCharacter : words[receiver >> 2];
+            const cache = this.methodCache;
+            const h = ((selector ^ (cls >>> 1)) >>> 2) & cache.mask;
+            if (cache.selectors[h] === selector && cache.classes[h] === cls) {
+              const newMethod = cache.methods[h];
+              const prim = cache.primitives[h];
+              if (prim === 0) {
+                const header = words[(newMethod >> 2) + HEADER_WORDS] >> 1;
+                const free = (header & 0x20000) === 0 ? this.freeSmallContexts : this.freeLargeContexts;
+                if (free.length > 0) {
+                  this.interruptCounter--;
+                  this.sendCount++;
+                  const ctx = free.pop()!;
+                  this.reclaimableContexts++;
+                  const numTemps = (header >> 18) & 0x3f;
+                  const numLits = (header >> 9) & 0xff;
+                  const rcvrIndex = sp - argCount;
+                  words[base + PC] = ((ip - method - 11) << 1) | 1;
+                  words[base + STACKP] = ((rcvrIndex - 1 - base - 5) << 1) | 1;
+                  const nb = (ctx >> 2) + HEADER_WORDS;
+                  words[nb + SENDER] = this.activeContext;
+                  words[nb + PC] = ((((numLits + 1) << 2) + 1) << 1) | 1;
+                  words[nb + STACKP] = (numTemps << 1) | 1;
+                  words[nb + METHOD] = newMethod;
+                  words[nb + CLOSURE] = nil;
+                  words[nb + RECEIVER] = receiver;
+                  for (let i = 0; i < argCount; i++) words[nb + STACK + i] = words[rcvrIndex + 1 + i];
+                  for (let i = argCount; i < numTemps; i++) words[nb + STACK + i] = nil;
+                  this.activeContext = ctx;
+                  this.ctxBase = base = nb;
+                  this.method = method = newMethod;
+                  this.receiver = rcvr = receiver;
+                  ip = newMethod + 12 + ((numLits + 1) << 2);
+                  sp = nb + 5 + numTemps;
+                  continue;
+                }
+              } else if (prim >= 256 && prim <= 519 && receiver !== this.activeContext) {
+                this.interruptCounter--;
+                this.sendCount++;
+                sp -= argCount;
+                words[sp] =
+                  prim === 256 ? receiver
+                  : prim === 257 ? trueOop
+                  : prim === 258 ? falseOop
+                  : prim === 259 ? nil
+                  : prim < 264 ? ((prim - 261) << 1) | 1
+                  : words[(receiver >> 2) + HEADER_WORDS + (prim - 264)];
+                continue;
+              } else if (prim > 0 && prim < 256) {
+                this.interruptCounter--;
+                this.sendCount++;
+                this.ip = ip;
+                this.sp = sp;
+                this.primFailCode = 0;
+                const fn = prim === PRIM_EXTERNAL_CALL ? resolveNamedPrimitive(this, newMethod) : this.primitives.numbered[prim];
+                // a primitive may collect before it fails: the collector follows the method (Squeak's newMethod)
+                this.collector.primitiveMethod = newMethod;
+                if ((fn === undefined || fn === null || !fn(this, argCount)) && (this.stopReason === null || this.stopReason === "budget")) {
+                  activateMethod(this, this.collector.primitiveMethod, argCount, this.ip - 1);
+                }
+                this.collector.primitiveMethod = 0;
+                handled = true;
+              }
+            }
+          }
+          if (!handled) {
+            this.ip = ip;
+            this.sp = sp;
+            send(this, selector, argCount, ip - 1);
+          }
         }
         if (this.stopReason !== null || this.activeContext === 0) break;
         words = this.words;

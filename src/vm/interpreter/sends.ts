@@ -148,7 +148,10 @@ function quickReturn(vm: Interpreter, prim: number, argCount: number): void {
   else if (prim === 258) value = vm.mem.falseOop;
   else if (prim === 259) value = vm.mem.nilOop;
   else if (prim < 264) value = ((prim - 261) << 1) | 1;
-  else value = w[(w[rcvrIndex] >> 2) + HEADER_WORDS + (prim - 264)];
+  else {
+    if (w[rcvrIndex] === vm.activeContext) vm.storeContextRegisters();
+    value = w[(w[rcvrIndex] >> 2) + HEADER_WORDS + (prim - 264)];
+  }
   vm.sp = rcvrIndex;
   w[rcvrIndex] = value;
 }
