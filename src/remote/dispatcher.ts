@@ -9,7 +9,7 @@
 import type { ObjectMirror, ObjectSpace, MirrorKind, RunOutcome, EvaluationResult, ObjectDescription, SliceReport, SpaceStats } from "../membrane/objectSpace.js";
 import { MembraneError } from "../membrane/objectSpace.js";
 import { FloatValue, type LocalValue } from "../membrane/values.js";
-import type { DaemonStats, GuestInfo, HypervisorApi, HypervisorEvent } from "../hypervisor/types.js";
+import { HypervisorError, type DaemonStats, type GuestInfo, type HypervisorApi, type HypervisorEvent } from "../hypervisor/types.js";
 import { isRole, isTokenAdmin, type Authenticator } from "./auth.js";
 import { RemoteError } from "./errors.js";
 import {
@@ -94,10 +94,15 @@ export class Dispatcher {
     if (op.stream) throw new RemoteError("failedPrecondition", `${key} is a stream: subscribe to it`);
     this.authorize(op, ctx);
     ctx.session.touch();
-    const c = await this.prepare(op, request, ctx);
-    const handler = HANDLERS[op.name];
-    const raw = await handler(c);
-    return this.encodeResult(op.result, raw, c);
+    try {
+      const c = await this.prepare(op, request, ctx);
+      const raw = await HANDLERS[op.name](c);
+      return this.encodeResult(op.result, raw, c);
+    } catch (e) {
+      // a bad argument of a control-plane call is the control plane's kind of error
+      if (op.service === "Hypervisor" && e instanceof MembraneError && e.code === "invalidArgument") throw new HypervisorError("invalidArgument", e.message);
+      throw e;
+    }
   }
 
   /** Opens a stream operation; answers a function that cancels it. */
