@@ -162,7 +162,9 @@ export function createMicroImage(options: HeapOptions & InterpreterOptions = {})
     mem.storePointer(cls, 0, superclass);
     mem.storePointer(cls, 1, newMethodDict(32));
     mem.storePointer(cls, 2, smallIntOop(classFormat(def.spec, def.ivars.length)));
-    mem.storePointer(cls, 3, newArray(def.ivars.map(sym)));
+    // a class lists its own instance variables; the inherited ones are its superclass's
+    const inherited = def.superclass ? CLASSES.find((c) => c.name === def.superclass)!.ivars.length : 0;
+    mem.storePointer(cls, 3, newArray(def.ivars.slice(inherited).map(sym)));
     mem.storePointer(cls, 6, sym(def.name));
     mem.words[meta >> 2] = classes.Metaclass;
     mem.storePointer(meta, 0, def.superclass ? metas[def.superclass] : classes.Class);
