@@ -35,6 +35,12 @@ export interface RunOptions {
   className?: string;
 }
 
+export interface StartedJob {
+  process: Handle;
+  done: boolean;
+  result: Oop | undefined;
+}
+
 export interface SmalltalkImage extends MicroImage {
   /** the class called `name`, or its metaclass for "Foo class"; valid until the next collection */
   cls(name: string): Oop;
@@ -53,6 +59,12 @@ export interface SmalltalkImage extends MicroImage {
   setGlobal(name: string, value: Oop): void;
   /** a new process running `source` (a doit) at `priority`, not yet runnable; held in a handle */
   process(source: string, priority: number, receiver?: Oop): Handle;
+  /**
+   * Starts `source` (a doit) as a host job in a new process at `priority` (default 40) that becomes the
+   * active process, without running it: `vm.run()` runs it over as many slices as needed, and the job
+   * records its result when its bottom context returns. Only when no process is running.
+   */
+  start(source: string, priority?: number): StartedJob;
   /** the text of a byte object */
   text(oop: Oop): string;
 }
@@ -325,6 +337,25 @@ export function createSmalltalkImage(options: HeapOptions & InterpreterOptions &
     return mem.newHandle(img.newProcess(method, receiver, priority));
   };
 
+  const start = (source: string, priority = 40): StartedJob => {
+    const scheduler = mem.fetchPointer(mem.specialObject(Special.schedulerAssociation), 1);
+    if (vm.activeContext !== 0) throw new Error("start: a process is running");
+    const handle = process(source, priority);
+    mem.storePointer(scheduler, 1, handle.oop);
+    const job: StartedJob & { finish(r: Oop): void } = {
+      process: handle,
+      done: false,
+      result: undefined,
+      finish(r: Oop) {
+        job.done = true;
+        job.result = r;
+        vm.hostJobs.delete(job);
+      },
+    };
+    vm.hostJobs.add(job);
+    return job;
+  };
+
   const st: SmalltalkImage = {
     ...img,
     cls: classOop,
@@ -336,6 +367,7 @@ export function createSmalltalkImage(options: HeapOptions & InterpreterOptions &
     global: (name) => mem.fetchPointer(globalAssociation(name), 1),
     setGlobal,
     process,
+    start,
     text: (oop) => mem.stringOf(oop),
   };
   if (options.kernel !== false) {
