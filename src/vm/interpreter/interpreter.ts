@@ -25,6 +25,7 @@ import type { Handle, RootHolder } from "../memory/heap.js";
 import { HEADER_WORDS, ObjectMemory } from "../memory/heap.js";
 import { Special, SPECIAL_SELECTORS } from "../memory/special.js";
 import { MAX_SMALLINT, MIN_SMALLINT, type Oop } from "../memory/oop.js";
+import { Format } from "../memory/format.js";
 import type { VMHost } from "../host.js";
 import type { Fault, SliceBudget, SliceResult, StopReason } from "./slice.js";
 import { activateMethod, send, superSend } from "./sends.js";
@@ -705,7 +706,33 @@ export class Interpreter implements RootHolder {
                   : prim < 264 ? ((prim - 261) << 1) | 1
                   : words[(receiver >> 2) + HEADER_WORDS + (prim - 264)];
                 continue;
-              } else if (prim > 0 && prim < 256) {
+              } else if (prim >= 60 && prim <= 62 && (receiver & 3) === 0 && ((words[(receiver >> 2) + 1] >> 3) & 31) === Format.indexable) {
+                // at:, at:put:, size of an Array-like object (indexable pointers, no named fields), inline
+                const size = words[(receiver >> 2) + 2];
+                if (prim === 62) {
+                  this.interruptCounter--;
+                  this.sendCount++;
+                  words[sp] = (size << 1) | 1;
+                  continue;
+                }
+                const index = words[sp - argCount + 1];
+                if ((index & 1) === 1 && index >> 1 >= 1 && index >> 1 <= size) {
+                  this.interruptCounter--;
+                  this.sendCount++;
+                  const slot = (receiver >> 2) + HEADER_WORDS + (index >> 1) - 1;
+                  if (prim === 60) {
+                    words[--sp] = words[slot];
+                  } else {
+                    const value = words[sp];
+                    words[slot] = value;
+                    if (receiver < this.mem.youngStart && value >= this.mem.youngStart && (value & 3) === 0) this.mem.remember(receiver);
+                    sp -= 2;
+                    words[sp] = value;
+                  }
+                  continue;
+                }
+              }
+              if (!handled && prim > 0 && prim < 256) {
                 this.interruptCounter--;
                 this.sendCount++;
                 this.ip = ip;
