@@ -4,19 +4,21 @@ import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "../io.js";
 import { parseArgs } from "../args.js";
 import { openSession } from "../../session.js";
 import { fileIn, formatFailure } from "../../fileIn.js";
+import { bytecodeTracer } from "../../../vm/interpreter/trace.js";
 
 export const runCommand: Command = {
   name: "run",
   summary: "file in a chunk-format Smalltalk file and run its doits",
-  usage: `oz run FILE.st [--image IMAGE]
+  usage: `oz run FILE.st [--image IMAGE] [--trace]
 
 Files in FILE.st: class definitions, method sections (!Foo methodsFor: 'x'!) and doits, in order, in a
 fresh session on the kernel image (or IMAGE). Transcript output goes to stdout. The image is not saved.
+--trace prints every executed bytecode to stderr (slow: a debugging aid).
 
 Exit status: 0 when the whole file ran, 1 for a compile error (printed as FILE:LINE:COL with the line and
 a caret) or an unhandled error (its class, message and Smalltalk stack on stderr), 2 for bad usage.`,
   async run(argv, io) {
-    const { positional, options } = parseArgs(argv, { image: { value: true }, help: {} });
+    const { positional, options } = parseArgs(argv, { image: { value: true }, trace: {}, help: {} });
     if (positional.length !== 1) {
       io.err(`oz run: expected one file\n\n${this.usage}\n`);
       return EXIT_USAGE;
@@ -35,6 +37,7 @@ a caret) or an unhandled error (its class, message and Smalltalk stack on stderr
       warn: (w) => io.err(`${w}\n`),
       log: (l) => io.err(`${l}\n`),
     });
+    if (options.trace) space.vm.trace = bytecodeTracer((line) => io.err(line));
     const outcome = await fileIn(space, text, { fileName: file });
     if (!outcome.ok) {
       io.err(`${formatFailure(outcome)}\n`);
