@@ -76,9 +76,12 @@ export const MESSAGES: Record<string, MessageDef> = {
       f("array", "ValueList", { oneof: "kind" }),
       f("handle", "string", { oneof: "kind", doc: "a mirror of this session (arguments only)" }),
       f("negativeZero", "string", { oneof: "kind", doc: "-0 as \"number\" or \"float\" (MessagePack has no negative zero integer)" }),
+      f("tree", "ValueTree", { oneof: "kind", doc: "an Array nested too deeply for `array` (Protocol Buffers decoders stop at 100 levels)" }),
+      f("arraySize", "uint32", { oneof: "kind", doc: "in a ValueTree only: an Array of this many elements, the nodes that follow" }),
     ],
   },
   ValueList: { doc: "An Array of values.", fields: [rep("values", "Value")] },
+  ValueTree: { doc: "A deeply nested Array, flat: its nodes in preorder (an Array is `array_size` followed by its elements).", fields: [rep("nodes", "Value")] },
   MirrorRef: {
     doc: "A mirror: a handle owned by the session, and the kind of mirror it is (objectSpace.ts MirrorKind).",
     fields: [f("handle", "string"), f("kind", "string")],

@@ -37,6 +37,8 @@ export interface WireValue {
   array?: { values?: WireValue[] };
   handle?: string;
   negativeZero?: "number" | "float";
+  tree?: { nodes?: WireValue[] };
+  arraySize?: number;
 }
 
 export interface MirrorRef {
@@ -47,7 +49,10 @@ export interface MirrorRef {
 /** The deepest Value nesting decoded (the membrane itself refuses more than 1000 levels). */
 export const MAX_VALUE_DEPTH = 1100;
 
-const VALUE_KEYS = ["nil", "boolean", "number", "integer", "float", "string", "symbol", "character", "byteArray", "array", "handle", "negativeZero"] as const;
+const VALUE_KEYS = ["nil", "boolean", "number", "integer", "float", "string", "symbol", "character", "byteArray", "array", "handle", "negativeZero", "tree", "arraySize"] as const;
+
+/** Arrays nested deeper than this travel as a flat ValueTree (no decoder recursion on either side). */
+export const NESTED_ARRAY_LIMIT = 16;
 
 export function bad(message: string): MembraneError {
   return new MembraneError("invalidArgument", message);
@@ -66,6 +71,7 @@ export function isBytes(x: unknown): x is Uint8Array {
 /** Host value to wire. Mirrors are not LocalValues: the caller encodes them as `{ handle }`. */
 export function encodeLocal(v: LocalValue, depth = 0): WireValue {
   if (depth > MAX_VALUE_DEPTH) throw bad("the value is nested too deeply");
+  if (depth === 0 && Array.isArray(v) && nestedDeeperThan(v, NESTED_ARRAY_LIMIT)) return { tree: { nodes: flatten(v) } };
   if (v === null || v === undefined) return { nil: true };
   switch (typeof v) {
     case "boolean":
@@ -93,6 +99,71 @@ function isRecord(x: unknown): x is Record<string, unknown> {
  * Wire to host value. `resolveHandle` turns a handle into a mirror (server side, for arguments); without
  * it a handle is an error (results and LocalValue-only arguments).
  */
+function nestedDeeperThan(v: LocalValue[], limit: number): boolean {
+  if (limit <= 0) return true;
+  for (const e of v) if (Array.isArray(e) && nestedDeeperThan(e, limit - 1)) return true;
+  return false;
+}
+
+/** An Array as preorder nodes, without recursion (so that cycles and deep nesting end in a clean error). */
+function flatten(root: LocalValue[]): WireValue[] {
+  const nodes: WireValue[] = [];
+  const stack: Array<{ items: LocalValue[]; next: number }> = [];
+  const visit = (v: LocalValue) => {
+    if (Array.isArray(v)) {
+      if (stack.length >= MAX_VALUE_DEPTH) throw bad("the value is nested too deeply");
+      nodes.push({ arraySize: v.length });
+      stack.push({ items: v, next: 0 });
+    } else {
+      nodes.push(encodeLocal(v, 1));
+    }
+  };
+  visit(root);
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1];
+    if (top.next >= top.items.length) stack.pop();
+    else visit(top.items[top.next++]);
+  }
+  return nodes;
+}
+
+function decodeTree(tree: unknown, where: string): LocalValue {
+  const nodes = isRecord(tree) ? (tree as { nodes?: unknown }).nodes ?? [] : undefined;
+  if (!Array.isArray(nodes)) throw bad(`${where}.tree must be a ValueTree ({ nodes: [...] })`);
+  let root: LocalValue | undefined;
+  let rooted = false;
+  const stack: Array<{ items: LocalValue[]; remaining: number }> = [];
+  for (let i = 0; i < nodes.length; i++) {
+    const node = nodes[i];
+    const size = isRecord(node) ? node.arraySize : undefined;
+    let value: LocalValue;
+    let open: { items: LocalValue[]; remaining: number } | undefined;
+    if (size !== undefined && size !== null) {
+      if (typeof size !== "number" || !Number.isInteger(size) || size < 0 || size > nodes.length) throw bad(`${where}.tree node ${i + 1}: a bad arraySize`);
+      value = [];
+      if (size > 0) open = { items: value, remaining: size };
+    } else {
+      value = decodeValue(node, `${where}.tree node ${i + 1}`, undefined, 1) as LocalValue;
+    }
+    if (stack.length === 0) {
+      if (rooted) throw bad(`${where}.tree has nodes after its root`);
+      root = value;
+      rooted = true;
+    } else {
+      const top = stack[stack.length - 1];
+      top.items.push(value);
+      top.remaining--;
+    }
+    if (open) {
+      if (stack.length >= MAX_VALUE_DEPTH) throw bad("the value is nested too deeply");
+      stack.push(open);
+    }
+    while (stack.length > 0 && stack[stack.length - 1].remaining === 0) stack.pop();
+  }
+  if (!rooted || stack.length > 0) throw bad(`${where}.tree is truncated`);
+  return root!;
+}
+
 export function decodeValue(w: unknown, where: string, resolveHandle?: (handle: string) => ObjectMirror, depth = 0, topLevelOnly = false): LocalValue | ObjectMirror {
   if (depth > MAX_VALUE_DEPTH) throw bad("the value is nested too deeply");
   if (!isRecord(w)) throw bad(`${where} must be a Value (an object with one of ${VALUE_KEYS.join(", ")})`);
@@ -148,6 +219,11 @@ export function decodeValue(w: unknown, where: string, resolveHandle?: (handle: 
     case "negativeZero":
       expect(x === "number" || x === "float", '"number" or "float"');
       return x === "number" ? -0 : new FloatValue(-0);
+    case "tree":
+      if (depth > 0) throw bad(`${where}: a tree is a whole value, not an element`);
+      return decodeTree(x, where);
+    case "arraySize":
+      throw bad(`${where}: arraySize belongs in a tree`);
   }
 }
 

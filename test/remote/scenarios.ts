@@ -59,6 +59,38 @@ export const SCENARIOS: Scenario[] = [
     },
   },
   {
+    name: "deep and cyclic arrays",
+    async run(space) {
+      const nest = (n: number): LocalValue => {
+        let v: LocalValue = "core";
+        for (let i = 0; i < n; i++) v = [v, i];
+        return v;
+      };
+      const depthOf = (v: LocalValue): number => {
+        let d = 0;
+        while (Array.isArray(v)) {
+          v = v[0];
+          d++;
+        }
+        return d;
+      };
+      const cyclic: LocalValue[] = [1];
+      cyclic.push(cyclic);
+      const deep = await space.fromLocal(nest(999));
+      return {
+        roundTrip: await attempt(async () => depthOf(await deep.toLocal())),
+        same: await attempt(async () => JSON.stringify(await deep.toLocal(), (_, v) => (typeof v === "bigint" ? String(v) : v)) === JSON.stringify(nest(999))),
+        tooDeep: await attempt(async () => (await space.fromLocal(nest(1001))).kind),
+        cyclic: await attempt(async () => (await space.fromLocal(cyclic)).kind),
+        built: await attempt(async () => {
+          let m = await space.fromLocal("core");
+          for (let i = 0; i < 40; i++) m = await space.fromLocalArray([null]).then(async (a) => (await a.atPut(1, m), a));
+          return depthOf(await m.toLocal());
+        }),
+      };
+    },
+  },
+  {
     name: "typed conversions",
     async run(space) {
       return [
