@@ -13,8 +13,8 @@ export type StateReason =
   | "booted" | "unpaused" | "restored"
   // paused
   | "user" | "snapshot" | "quota" | "interrupt"
-  // shut off
-  | "defined" | "stopped" | "destroyed" | "shutdown"
+  // shut off ("crashed": it was crashed when the daemon stopped, its VM is gone; "quit": the image quit)
+  | "defined" | "stopped" | "destroyed" | "shutdown" | "crashed"
   // crashed (the fault kinds of the VM)
   | "unhandledError" | "outOfMemory" | "recursiveDoesNotUnderstand" | "cannotReturn" | "badContext" | "noProcess"
   | "vmError" | "quit";
