@@ -34,7 +34,7 @@ export interface GrpcGatewayOptions {
 }
 
 export class GrpcGateway {
-  private readonly streams = new Set<{ cancel: () => void; call: grpc.ServerWritableStream<unknown, unknown> }>();
+  private readonly streams = new Set<{ cancel: () => void; finish: (error?: unknown) => void }>();
 
   constructor(
     private readonly dispatcher: Dispatcher,
@@ -108,7 +108,7 @@ export class GrpcGateway {
   private serveStream(key: string, call: grpc.ServerWritableStream<unknown, unknown>): void {
     let ctx: CallContext | undefined;
     let done = false;
-    const entry = { cancel: () => undefined as void, call };
+    const entry = { cancel: () => undefined as void, finish: (error?: unknown) => finish(error) };
     const finish = (error?: unknown) => {
       if (done) return;
       done = true;
@@ -167,16 +167,9 @@ export class GrpcGateway {
     }
   }
 
-  /** Ends every open stream (server shutdown). */
+  /** Ends every open stream with UNAVAILABLE (server shutdown). */
   closeStreams(): void {
-    for (const s of [...this.streams]) {
-      s.cancel();
-      try {
-        s.call.end();
-      } catch {
-        // already closed
-      }
-    }
+    for (const s of [...this.streams]) s.finish(new RemoteError("unavailable", "the server is shutting down"));
     this.streams.clear();
   }
 }

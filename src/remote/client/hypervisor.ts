@@ -16,8 +16,11 @@ export interface SubscribeOptions {
   guests?: string[];
   /** only these event types (default: all) */
   types?: Array<HypervisorEvent["type"]>;
-  /** the feed ended with an error (connection lost, slow consumer): subscribe again if needed */
-  onError?: (error: Error) => void;
+  /**
+   * the feed ended: with an error when the server or the connection ended it (server shutdown, connection
+   * lost, slow consumer: subscribe again if needed), without one when it was unsubscribed
+   */
+  onEnd?: (error?: Error) => void;
 }
 
 /** HypervisorApi with every call asynchronous. */
@@ -118,9 +121,7 @@ export class RemoteHypervisor implements RemoteHypervisorApi {
       "Hypervisor.Watch",
       { guests: options.guests ?? [], types: options.types ?? [] },
       (item) => listener(decodeEvent(item)),
-      (error) => {
-        if (error) options.onError?.(error);
-      },
+      (error) => options.onEnd?.(error),
     );
   }
 
