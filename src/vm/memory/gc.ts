@@ -235,7 +235,8 @@ export class Collector {
       }
     } else if (fmt === Format.weak) {
       this.weakObjects.push(oop);
-      n = mem.fixedFieldsOf(oop);
+      // the class says how many named (strong) fields there are; never trust it past the object's end
+      n = Math.min(mem.fixedFieldsOf(oop), words[i + 2]);
     } else if (isCompiledMethodFormat(fmt)) {
       n = 1 + ((words[base] >> 10) & 0xff);
     } else {
