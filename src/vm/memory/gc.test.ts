@@ -347,6 +347,22 @@ describe("weak arrays and finalization", () => {
     expect(markers(st)).toEqual([1]);
   });
 
+  it("traces a weak object within its bounds even when its class claims more named fields", () => {
+    const st = image();
+    const { mem } = st;
+    const badWeak = st.defineClass("BadWeak", "Object", [], Format.weak);
+    mem.storePointer(badWeak, 2, int((Format.weak << 16) | 1000)); // 1000 named fields, says the class
+    const a = st.array([st.sym("a"), st.sym("b")]);
+    const w = mem.instantiate(st.classes.WeakArray, 1);
+    mem.setClass(w, badWeak);
+    const words = mem.instantiate(st.classes.WordArray, 1);
+    mem.storeWord(words, 0, a + 8); // a word that looks like a pointer into the array
+    const root = hold(st, st.array([w, a, words]));
+    st.vm.collect(true);
+    const [, a2] = elements(st, root.oop);
+    expect(elements(st, a2)).toEqual([st.sym("a"), st.sym("b")]);
+  });
+
   it("keeps a referent that is reachable both weakly and strongly", () => {
     const st = image();
     const { mem } = st;

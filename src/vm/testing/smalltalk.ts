@@ -56,6 +56,8 @@ export interface SmalltalkImage extends MicroImage {
   doIt(source: string, options?: RunOptions): { result: Oop | undefined; slice: SliceResult; spec: MethodSpec };
   /** the value of global `name` (nil when never assigned) */
   global(name: string): Oop;
+  /** the association of global `name` (valid until the next collection) */
+  binding(name: string): Oop;
   setGlobal(name: string, value: Oop): void;
   /** a new process running `source` (a doit) at `priority`, not yet runnable; held in a handle */
   process(source: string, priority: number, receiver?: Oop): Handle;
@@ -365,6 +367,7 @@ export function createSmalltalkImage(options: HeapOptions & InterpreterOptions &
     methodFor,
     doIt,
     global: (name) => mem.fetchPointer(globalAssociation(name), 1),
+    binding: globalAssociation,
     setGlobal,
     process,
     start,
