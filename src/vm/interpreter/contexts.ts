@@ -163,6 +163,24 @@ export function activateClosure(vm: Interpreter, closure: Oop, argCount: number)
 }
 
 /**
+ * Whether the active context's stack can take `n` more values. The compiler sizes a frame for what the
+ * method's own code pushes; the VM pushes more on its behalf in a few slow paths (the Message of a unary
+ * doesNotUnderstand:, #cannotReturn:'s and #aboutToReturn:through:'s arguments, #run:with:in:'s).
+ */
+export function hasStackRoom(vm: Interpreter, n: number): boolean {
+  return vm.sp + n < vm.ctxBase + vm.words[vm.ctxBase - 1];
+}
+
+/** The VM must push `what` but the active context has no room: stop rather than write past the context. */
+export function stackOverflow(vm: Interpreter, what: string): void {
+  vm.stop("fault", {
+    kind: "vmError",
+    message: `no room on the stack of ${vm.describeMethod(vm.method)} for ${what} (its frame is too small)`,
+    process: vm.mem.newHandle(currentProcess(vm)),
+  });
+}
+
+/**
  * The interpreter could not allocate (a context, a closure, an array). The instruction is rewound so that
  * it runs again; memory is collected; if there is still no room the image stops, out of memory.
  */

@@ -9,7 +9,7 @@ import type { Interpreter } from "./interpreter.js";
 import { HEADER_WORDS } from "../memory/heap.js";
 import { Special } from "../memory/special.js";
 import type { Oop } from "../memory/oop.js";
-import { homeContextOf, isLiveContext, killContext } from "./contexts.js";
+import { hasStackRoom, homeContextOf, isLiveContext, killContext, stackOverflow } from "./contexts.js";
 import { sendSynthetic } from "./sends.js";
 import { PRIM_MARK_UNWIND } from "../method/header.js";
 import { activeProcess, switchToNext } from "./scheduler.js";
@@ -138,6 +138,10 @@ export function isUnwindMarked(vm: Interpreter, ctx: Oop): boolean {
 
 function aboutToReturn(vm: Interpreter, value: Oop, unwindContext: Oop): void {
   vm.reclaimableContexts = 0;
+  if (!hasStackRoom(vm, 3)) {
+    stackOverflow(vm, "the arguments of #aboutToReturn:through:");
+    return;
+  }
   vm.push(vm.activeContext);
   vm.push(value);
   vm.push(unwindContext);
@@ -147,6 +151,10 @@ function aboutToReturn(vm: Interpreter, value: Oop, unwindContext: Oop): void {
 /** The return cannot happen (its target is gone): tell the context, as Smalltalk code can handle it. */
 export function cannotReturn(vm: Interpreter, value: Oop): void {
   vm.reclaimableContexts = 0;
+  if (!hasStackRoom(vm, 2)) {
+    stackOverflow(vm, "the arguments of #cannotReturn:");
+    return;
+  }
   vm.push(vm.activeContext);
   vm.push(value);
   sendSynthetic(vm, vm.mem.specialObject(Special.selectorCannotReturn), 1);

@@ -15,7 +15,7 @@ import { MessageLayout } from "../memory/layout.js";
 import type { Oop } from "../memory/oop.js";
 import { lookupMethodInClass } from "./lookup.js";
 import { checkForInterrupts } from "./interrupts.js";
-import { allocateContext, interpreterAllocationFailed } from "./contexts.js";
+import { allocateContext, hasStackRoom, interpreterAllocationFailed, stackOverflow } from "./contexts.js";
 import { PRIM_EXTERNAL_CALL } from "../method/header.js";
 import { resolveNamedPrimitive } from "../primitives/table.js";
 
@@ -234,6 +234,11 @@ export function sendDoesNotUnderstand(vm: Interpreter, selector: Oop, argCount: 
     vm.ip = startIp;
     return;
   }
+  if (!hasStackRoom(vm, 1 - argCount)) {
+    vm.ip = startIp;
+    stackOverflow(vm, `the Message of #doesNotUnderstand: (${describeSelector(vm, selector)})`);
+    return;
+  }
   const args = mem.allocate(mem.specialObject(Special.classArray), Format.indexable, argCount);
   const message = args === 0 ? 0 : mem.allocate(mem.specialObject(Special.classMessage), Format.fixed, 3);
   if (message === 0) {
@@ -260,6 +265,11 @@ export function mustBeBoolean(vm: Interpreter, value: Oop, jumpIp: number): void
 /** A method slot held something other than a CompiledMethod: send #run:with:in: to it (objects as methods). */
 function runObjectAsMethod(vm: Interpreter, object: Oop, selector: Oop, argCount: number, startIp: number): void {
   const mem = vm.mem;
+  if (!hasStackRoom(vm, 3 - argCount)) {
+    vm.ip = startIp;
+    stackOverflow(vm, "the arguments of #run:with:in:");
+    return;
+  }
   const args = mem.allocate(mem.specialObject(Special.classArray), Format.indexable, argCount);
   if (args === 0) {
     interpreterAllocationFailed(vm, startIp);
@@ -274,6 +284,10 @@ function runObjectAsMethod(vm: Interpreter, object: Oop, selector: Oop, argCount
   vm.push(args);
   vm.push(rcvr);
   sendSynthetic(vm, mem.specialObject(Special.selectorRunWithIn), 3);
+}
+
+function describeSelector(vm: Interpreter, selector: Oop): string {
+  return (selector & 3) === 0 && vm.mem.hasBytes(selector) ? `#${vm.mem.stringOf(selector)}` : "a selector";
 }
 
 function describeClass(vm: Interpreter, cls: Oop): string {
