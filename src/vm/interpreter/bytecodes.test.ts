@@ -12,6 +12,7 @@ import { describe, expect, it } from "vitest";
 import { createSmalltalkImage, instructionsOf, opcodesOf, type SmalltalkImage } from "../testing/smalltalk.js";
 import { decode } from "../bytecode/opcodes.js";
 import { smallIntOop, characterOop, MAX_SMALLINT, MIN_SMALLINT, type Oop } from "../memory/oop.js";
+import { HEAP_START } from "../memory/heap.js";
 import { bigIntValueOf } from "../memory/integers.js";
 import { SPECIAL_SELECTORS } from "../memory/special.js";
 import { addMethod } from "../contract/guest.js";
@@ -875,6 +876,74 @@ describe("sends", () => {
     expect(doIt(st, "[:a | a] value")).toBe(st.sym("wrongNumArgs"));
     expect(doIt(st, "[:a | a] valueWithArguments: #(1 2)")).toBe(st.sym("wrongNumArgs"));
     expect(doIt(st, "[:a :b | a] numArgs")).toBe(int(2));
+  });
+});
+
+// ------------------------------------------------------------------ frames
+
+/** Every object's class is a class or a metaclass: nothing wrote a stray oop over a header. */
+function classesIntact(st: SmalltalkImage): string[] {
+  const { mem } = st;
+  const metaclass = st.classes.Metaclass;
+  const isBehavior = (c: Oop) => (c & 3) === 0 && c !== 0 && (mem.classOfPointer(c) === metaclass || mem.classOfPointer(mem.classOfPointer(c)) === metaclass);
+  const bad: string[] = [];
+  for (let oop = HEAP_START; oop < mem.freeStart; oop = mem.nextObject(oop)) {
+    const cls = mem.classOfPointer(oop);
+    if (cls !== 0 && !isBehavior(cls)) bad.push(`object at ${oop} has class ${cls}`);
+  }
+  return bad;
+}
+
+const FIFTEEN_TEMPS = Array.from({ length: 15 }, (_, i) => `t${i}`).join(" ");
+/** A block whose stack is full (16 slots) when it returns non-locally. */
+const FULL_BLOCK = "[:x | self a: 1 b: 2 c: 3 d: 4 e: 5 f: 6 g: 7 h: 8 i: 9 j: 10 k: 11 l: 12 m: 13 n: (x ifTrue: [^x] ifFalse: [0])]";
+
+function fullFrameImage(): SmalltalkImage {
+  const st = image();
+  st.compile("Object", "a: a b: b c: c d: d e: e f: f g: g h: h i: i j: j k: k l: l m: m n: n ^n");
+  st.compile("Object", "doesNotUnderstand: aMessage ^aMessage selector");
+  st.compile("Context", "cannotReturn: value ^#cannot");
+  expect(st.compile("Object", `fullDnu | ${FIFTEEN_TEMPS} | t0 := 1. ^self zork`).largeFrame).toBe(false);
+  expect(st.compile("Object", `fullBlock ^${FULL_BLOCK}`).largeFrame).toBe(false);
+  expect(st.compile("Object", `fullEnsure ^[${FULL_BLOCK} value: true] ensure: [nil]`).largeFrame).toBe(false);
+  return st;
+}
+
+describe("frames the VM pushes into", () => {
+  // The compiler sizes a frame for what the method's code pushes (numTemps + stack depth <= 16 is a small
+  // frame); the VM pushes more in a few slow paths. Where the frame has no room the VM stops with a fault
+  // instead of writing past the context (it used to overwrite the next object's class word).
+
+  it("stops, without writing past the context, when a unary doesNotUnderstand: finds a full frame", () => {
+    const st = fullFrameImage();
+    const { slice } = st.doIt("self fullDnu. Array new: 3");
+    expect(slice.reason).toBe("fault");
+    expect(slice.fault?.message).toMatch(/no room on the stack of Object>>fullDnu for the Message of #doesNotUnderstand: \(#zork\)/);
+    expect(classesIntact(st)).toEqual([]);
+  });
+
+  it("stops, without writing past the context, when #cannotReturn: or #aboutToReturn:through: find a full frame", () => {
+    const st = fullFrameImage();
+    st.setGlobal("B", doIt(st, "self fullBlock"));
+    const dead = st.doIt("B value: true. Array new: 3");
+    expect(dead.slice.fault?.message).toMatch(/for the arguments of #cannotReturn:/);
+    expect(classesIntact(st)).toEqual([]);
+    const st2 = fullFrameImage();
+    const unwinding = st2.doIt("self fullEnsure. Array new: 3");
+    expect(unwinding.slice.fault?.message).toMatch(/for the arguments of #aboutToReturn:through:/);
+    expect(classesIntact(st2)).toEqual([]);
+  });
+
+  it.fails("delivers #doesNotUnderstand: for a unary send at a full frame (needs a spare slot the compiler does not reserve)", () => {
+    const st = fullFrameImage();
+    expect(doIt(st, "self fullDnu")).toBe(st.sym("zork"));
+  });
+
+  it.fails("delivers #cannotReturn: and #aboutToReturn:through: from a full block frame (needs 2-3 spare slots the compiler does not reserve)", () => {
+    const st = fullFrameImage();
+    st.setGlobal("B", doIt(st, "self fullBlock"));
+    expect(st.doIt("B value: true").slice.fault).toBeUndefined();
+    expect(doIt(st, "self fullEnsure")).toBe(st.mem.trueOop);
   });
 });
 
