@@ -939,6 +939,26 @@ describe("frames the VM pushes into", () => {
     expect(doIt(st, "self fullDnu")).toBe(st.sym("zork"));
   });
 
+  // Primitives that spread an Array onto the stack (84 perform:withArguments:, 100, 118, 188, 206
+  // valueWithArguments:) do not check the frame either: from a small frame, fifteen arguments land past
+  // the context, where the callee's new context is then allocated (primitives/block.ts).
+  const TEMPS13 = Array.from({ length: 13 }, (_, i) => `t${i}`).join(" ");
+  const ARGS15 = "#(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15)";
+
+  it.fails("passes valueWithArguments:'s arguments from a small frame (primitive 206 pushes past the context)", () => {
+    const st = image();
+    st.compile("Object", `block15 ^[${"abcdefghijklmno".split("").map((k) => `:${k}`).join(" ")} | {a. h. o}]`);
+    expect(st.compile("Object", `spread: aBlock | ${TEMPS13} | t0 := 0. ^aBlock valueWithArguments: ${ARGS15}`).largeFrame).toBe(false);
+    expect(elements(st, doIt(st, "self spread: self block15"))).toEqual([int(1), int(8), int(15)]);
+  });
+
+  it.fails("passes perform:withArguments:'s arguments from a small frame (primitive 84 pushes past the context)", () => {
+    const st = image();
+    st.compile("Object", `${"abcdefghijklmno".split("").map((k, i) => `${k}: x${i}`).join(" ")} ^{x0. x7. x14}`);
+    expect(st.compile("Object", `spread | ${TEMPS13} | t0 := 0. ^self perform: #a:b:c:d:e:f:g:h:i:j:k:l:m:n:o: withArguments: ${ARGS15}`).largeFrame).toBe(false);
+    expect(elements(st, doIt(st, "self spread"))).toEqual([int(1), int(8), int(15)]);
+  });
+
   it.fails("delivers #cannotReturn: and #aboutToReturn:through: from a full block frame (needs 2-3 spare slots the compiler does not reserve)", () => {
     const st = fullFrameImage();
     st.setGlobal("B", doIt(st, "self fullBlock"));
