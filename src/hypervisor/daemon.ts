@@ -35,6 +35,8 @@ export { HttpError, httpStatus, readJsonBody, sendJson } from "./http.js";
 
 export interface DaemonPlugin {
   name: string;
+  /** options for the daemon's gRPC server (message size limits...), merged before it is created */
+  grpcOptions?: grpc.ServerOptions;
   /** before the servers listen: register HTTP routes, WebSocket upgrades, gRPC services, guest hooks */
   setup?(daemon: Daemon): void | Promise<void>;
   /** after the servers listen and the guests started */
@@ -118,7 +120,9 @@ export class Daemon {
     this.tokenFile = tokenFile;
     this.plugins = options.plugins ?? [];
     this.log = options.log ?? ((line) => void process.stdout.write(`${line}\n`));
-    this.grpcServer = options.config.grpc ? new grpc.Server() : undefined;
+    const grpcOptions: grpc.ServerOptions = {};
+    for (const plugin of this.plugins) Object.assign(grpcOptions, plugin.grpcOptions ?? {});
+    this.grpcServer = options.config.grpc ? new grpc.Server(grpcOptions) : undefined;
   }
 
   /** Starts a daemon: data directory, token, guests (recovered), servers, plugins, autostart. */

@@ -440,6 +440,16 @@ export class Guest {
       p.cpuMs += elapsed;
       p.bytecodes += slice.bytecodes;
     }
+    if (slice.reason === "budget" && this.exhausted(slice)) {
+      slice = {
+        ...slice,
+        reason: "fault",
+        fault: {
+          kind: "outOfMemory",
+          message: `out of memory: the heap is full (${space.mem.bytesUsed()} of ${space.mem.limitBytes} bytes) and the guest makes no progress (its slices go to collecting garbage)`,
+        },
+      };
+    }
     try {
       this.afterSlice(slice);
     } catch (e) {
@@ -452,6 +462,21 @@ export class Guest {
     }
     return elapsed;
   }
+
+  /**
+   * The heap watchdog: a guest at its heap limit can spend every slice in emergency collections that free
+   * nothing, making no progress and never reaching the point where the VM or the image gives up. After a
+   * few such slices in a row (low space signalled, almost no bytecodes, the slice spent), it is out of
+   * memory: the hypervisor stops it as the VM would.
+   */
+  private exhausted(slice: SliceResult): boolean {
+    const vm = this.space!.vm;
+    const starving = vm.lowSpaceSignalled && slice.bytecodes < 10_000 && slice.elapsedMs >= 10;
+    this.starvingSlices = starving ? this.starvingSlices + 1 : 0;
+    return this.starvingSlices >= 5;
+  }
+
+  private starvingSlices = 0;
 
   private afterSlice(slice: SliceResult): void {
     const space = this.space!;
@@ -543,6 +568,7 @@ export class Guest {
   /** Lets a crashed guest go on (after surgery): its failing process continues (the error answers nil). */
   resumeAfterCrash(): void {
     this.releaseFaultHandles();
+    this.starvingSlices = 0;
     this.crash = undefined;
   }
 
@@ -554,8 +580,11 @@ export class Guest {
 
   // ------------------------------------------------------------------ snapshots
 
-  /** Writes the image (atomically) and marks the changes file; answers the image file. */
-  async snapshot(): Promise<string> {
+  /**
+   * Writes the image (atomically) and marks the changes file; answers the image file. A running guest is
+   * paused (reason "snapshot") meanwhile, and runs again afterwards unless `resumeAfter` is false (stop).
+   */
+  async snapshot(resumeAfter = true): Promise<string> {
     const space = this.space;
     if (!space) return this.imageFile;
     const wasActive = this.state === "running";
@@ -569,7 +598,7 @@ export class Guest {
       this.meta.lastSnapshotAt = new Date().toISOString();
       this.saveMeta();
     } finally {
-      if (wasActive && this.state === "paused" && this.reason === "snapshot") this.setState("running", "unpaused");
+      if (resumeAfter && wasActive && this.state === "paused" && this.reason === "snapshot") this.setState("running", "unpaused");
     }
     return this.imageFile;
   }

@@ -257,7 +257,7 @@ export class Hypervisor implements HypervisorApi {
     return { bytes: source };
   }
 
-  define(name: string, options: DefineOptions = {}): Promise<GuestInfo> {
+  async define(name: string, options: DefineOptions = {}): Promise<GuestInfo> {
     this.checkOpen();
     this.validateName(name);
     const config = this.validateConfig(name, options.config);
@@ -307,7 +307,7 @@ export class Hypervisor implements HypervisorApi {
 
   // ------------------------------------------------------------------ lifecycle
 
-  start(name: string): Promise<GuestInfo> {
+  async start(name: string): Promise<GuestInfo> {
     this.checkOpen();
     return this.exclusive(name, async () => {
       const g = this.guest(name);
@@ -351,7 +351,7 @@ export class Hypervisor implements HypervisorApi {
     return g.info();
   }
 
-  snapshot(name: string): Promise<string> {
+  async snapshot(name: string): Promise<string> {
     this.checkOpen();
     return this.exclusive(name, async () => {
       const g = this.guest(name);
@@ -361,7 +361,7 @@ export class Hypervisor implements HypervisorApi {
     });
   }
 
-  clone(source: string, target: string, options: CloneOptions = {}): Promise<GuestInfo> {
+  async clone(source: string, target: string, options: CloneOptions = {}): Promise<GuestInfo> {
     this.checkOpen();
     this.validateName(target);
     return this.exclusive(target, async () => {
@@ -386,7 +386,7 @@ export class Hypervisor implements HypervisorApi {
     }).then(async (info) => (options.start ? this.start(target) : info));
   }
 
-  stop(name: string): Promise<GuestInfo> {
+  async stop(name: string): Promise<GuestInfo> {
     this.checkOpen();
     return this.exclusive(name, async () => {
       const g = this.guest(name);
@@ -394,7 +394,7 @@ export class Hypervisor implements HypervisorApi {
         if (g.space) await g.unload("unload");
         return g.info();
       }
-      if (g.state !== "crashed") await g.snapshot();
+      if (g.state !== "crashed") await g.snapshot(false);
       g.meta.desired = "stopped";
       await g.unload("stop");
       g.setState("shutoff", "stopped");
@@ -402,7 +402,7 @@ export class Hypervisor implements HypervisorApi {
     });
   }
 
-  destroy(name: string): Promise<void> {
+  async destroy(name: string): Promise<void> {
     return this.exclusive(name, async () => {
       const g = this.guest(name);
       await g.unload("destroy");
@@ -495,7 +495,7 @@ export class Hypervisor implements HypervisorApi {
             return;
           }
           const wasRunning = g.isActive();
-          if (g.state !== "shutoff") await g.snapshot();
+          if (g.state !== "shutoff") await g.snapshot(false);
           g.meta.desired = wasRunning ? "running" : "stopped";
           await g.unload("shutdown");
           if (g.state !== "shutoff") g.setState("shutoff", "shutdown");
