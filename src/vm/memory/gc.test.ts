@@ -532,6 +532,23 @@ describe("heap growth and the heap limit", () => {
   });
 });
 
+describe("become from running code", () => {
+  it("forwards the receiver, temporaries and stacks of running contexts (primitive 72)", () => {
+    for (const stressGC of [false, true]) {
+      const st = image({ stressGC });
+      st.compile("Array", "elementsForwardIdentityTo: other <primitive: 72> ^#failed");
+      st.compile("Marker", "tag ^tag");
+      st.compile("Marker", "tag: x tag := x");
+      st.compile("Marker", "becomeOther: other | before t | before := tag. t := self. {self} elementsForwardIdentityTo: {other}. ^{before. tag. self == other. t == other}");
+      const r = doIt(st, "| a b pending | a := Marker new tag: 5; yourself. b := Marker new tag: 9; yourself. pending := {a}. {a becomeOther: b. a == b. (pending at: 1) == b}");
+      const [inner, same, inArray] = elements(st, r);
+      expect(elements(st, inner)).toEqual([int(5), int(9), st.mem.trueOop, st.mem.trueOop]);
+      expect(same).toBe(st.mem.trueOop);
+      expect(inArray).toBe(st.mem.trueOop);
+    }
+  });
+});
+
 describe("identity hashes and statistics", () => {
   it("keeps identity hashes across young and full collections", () => {
     const st = image();
