@@ -26,7 +26,7 @@ import { PRIM_ERROR_NAMES } from "../vm/primitives/errors.js";
 import { runJob } from "../membrane/local/jobs.js";
 import { describeProcessStack } from "../membrane/local/stack.js";
 import { installAsActive } from "../membrane/local/processes.js";
-import { dictionaryAssociationAt } from "../vm/contract/guest.js";
+import { dictionaryAssociationAt, dictionaryAtPut } from "../vm/contract/guest.js";
 
 export interface KernelSource {
   /** file name, as recorded in the image's SourceFiles (method source pointers index this list) */
@@ -372,10 +372,11 @@ class KernelBuilder {
     for (let i = 0; i < subclasses.length; i++) await subclassArray.atPut(i + 1, subclasses[i]);
     await set("subclasses", subclassArray);
     if (spec.classVariables.length > 0) {
+      // class variables are declared by the definition: the pool gets an association per name
       const pool = await this.newDictionary("Dictionary", 32);
       await set("classPool", pool);
-      const poolMirror = await cls.classPool();
-      for (const v of spec.classVariables) await poolMirror.valueAtPut(v, null);
+      const mem = this.space.mem;
+      for (const v of spec.classVariables) dictionaryAtPut(mem, this.space.ownOop(pool), v, mem.nilOop);
     }
     const setMeta = (field: string, value: ObjectMirror | LocalValue) => this.setField(meta, "metaclass", field, value);
     await setMeta("superclass", spec.superclass ? this.metaMirrors.get(spec.superclass)! : this.cls("Class"));
