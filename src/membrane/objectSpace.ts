@@ -343,7 +343,8 @@ export interface ObjectSpace {
   interrupt(): Promise<void>;
 
   // whole image
-  collectGarbage(): Promise<void>;
+  /** a full collection (default), or a young one (the objects allocated since the last collection) */
+  collectGarbage(kind?: "full" | "young"): Promise<void>;
   stats(): Promise<SpaceStats>;
   /** the image file bytes of the space as it is now */
   snapshot(): Promise<Uint8Array>;

@@ -75,9 +75,10 @@ export async function runJob(vm: Interpreter, job: Job, budget: JobBudget = {}):
     switch (slice.reason) {
       case "fault": {
         const fault = slice.fault!;
-        if (fault.kind === "unhandledError" && fault.process?.oop === job.process.oop && fault.object) {
-          return { state: "failed", error: fault.object, description: fault.message };
-        }
+        const mine = fault.kind === "unhandledError" && fault.process?.oop === job.process.oop && fault.object !== undefined;
+        if (fault.process) vm.mem.releaseHandle(fault.process);
+        if (mine) return { state: "failed", error: fault.object!, description: fault.message };
+        if (fault.object) vm.mem.releaseHandle(fault.object);
         return { state: "crashed", description: fault.message, slice };
       }
       case "quit":

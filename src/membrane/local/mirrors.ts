@@ -4,7 +4,7 @@
  * operation checks the mirror, its arguments and its indexes first and reports a MembraneError; none of
  * them can corrupt the guest or crash the host.
  */
-import type { Handle } from "../../vm/memory/heap.js";
+import type { Handle, ObjectMemory } from "../../vm/memory/heap.js";
 import { Format, isBytesFormat, isCompiledMethodFormat, isPointersFormat, instSizeOf, instSpecOf } from "../../vm/memory/format.js";
 import { Special } from "../../vm/memory/special.js";
 import {
@@ -27,12 +27,31 @@ import type {
 import { MembraneError } from "../objectSpace.js";
 import type { LocalValue } from "../values.js";
 import {
-  allInstVarNames, bytesText, className, classPoolOf, dictionaryAssociationAt, dictionaryAssociations, dictionaryAtPut,
+  allInstVarNames, bytesText, className, classPoolOf, dictionaryAssociationAt, dictionaryAssociations, dictionaryAtPut, GuestError,
   isMetaclass, isNil, methodAt, methodDictionaryEntries, methodDictionaryOf, ownInstVarNames, superclassOf,
 } from "../../vm/contract/guest.js";
-import { formatName, inheritsFromSpecial } from "./classify.js";
+import { formatName, inheritsFrom, inheritsFromSpecial } from "./classify.js";
 import { shortDescription } from "./describe.js";
 import type { LocalObjectSpace } from "./space.js";
+
+function checkIndexValue(index: unknown, size: number, what: string, describe: () => string): number {
+  if (typeof index !== "number" || !Number.isInteger(index) || index < 1 || index > size) {
+    throw new MembraneError("outOfRange", `${what} ${String(index)} is out of range 1..${size} for ${describe()}`);
+  }
+  return index;
+}
+
+/** A literal as a disassembly shows it: variable bindings by their name (`Processor`), others as literals. */
+function literalDescription(mem: ObjectMemory, oop: Oop): string {
+  if ((oop & 3) === 0 && !isNil(mem, oop) && isPointersFormat(mem.formatOf(oop)) && mem.slotCount(oop) === 2) {
+    const cls = mem.classOfPointer(oop);
+    if (cls !== 0 && (cls === mem.specialObject(Special.classAssociation) || inheritsFromSpecial(mem, cls, Special.classAssociation))) {
+      const key = bytesText(mem, mem.fetchPointer(oop, AssociationLayout.key));
+      if (key !== undefined) return key;
+    }
+  }
+  return shortDescription(mem, oop);
+}
 
 export class LocalObjectMirror implements ObjectMirror {
   constructor(
@@ -51,30 +70,38 @@ export class LocalObjectMirror implements ObjectMirror {
     return this.space.mem;
   }
 
-  protected checkIndex(index: number, size: number, what: string): void {
-    if (!Number.isInteger(index) || index < 1 || index > size) {
-      throw new MembraneError("outOfRange", `${what} ${index} is out of range 1..${size} for ${shortDescription(this.mem, this.oop)}`);
-    }
+  protected describeSelf(): string {
+    return shortDescription(this.mem, this.oop);
   }
 
-  private pointerObject(): boolean {
-    const oop = this.oop;
-    return (oop & 3) === 0 && isPointersFormat(this.mem.formatOf(oop));
+  protected checkIndex(index: number, size: number, what: string): number {
+    return checkIndexValue(index, size, what, () => this.describeSelf());
+  }
+
+  private isImmediate(): boolean {
+    return (this.oop & 3) !== 0;
+  }
+
+  /** The active context's registers live in the interpreter; write them back before reading the context. */
+  protected sync(): void {
+    if (this.oop === this.space.vm.activeContext) this.space.vm.storeContextRegisters();
   }
 
   async fixedSize(): Promise<number> {
     const oop = this.oop;
-    if ((oop & 3) !== 0) return 0;
-    return this.pointerObject() ? this.mem.fixedFieldsOf(oop) : 0;
+    if (this.isImmediate()) return 0;
+    return isPointersFormat(this.mem.formatOf(oop)) ? this.mem.fixedFieldsOf(oop) : 0;
   }
 
   async variableSize(): Promise<number> {
-    return this.mem.indexableSize(this.oop);
+    const oop = this.oop;
+    if (this.isImmediate()) return 0;
+    return this.mem.indexableSize(oop);
   }
 
   async format(): Promise<ObjectFormat> {
     const oop = this.oop;
-    if ((oop & 3) !== 0) return "empty";
+    if (this.isImmediate()) return "empty";
     return formatName(this.mem.formatOf(oop));
   }
 
@@ -82,11 +109,15 @@ export class LocalObjectMirror implements ObjectMirror {
   protected indexedOop(index: number): Oop {
     const mem = this.mem;
     const oop = this.oop;
-    const size = mem.indexableSize(oop);
+    const size = this.isImmediate() ? 0 : mem.indexableSize(oop);
     this.checkIndex(index, size, "index");
     const fmt = mem.formatOf(oop);
-    if (isPointersFormat(fmt)) return mem.fetchPointer(oop, mem.fixedFieldsOf(oop) + index - 1);
+    if (isPointersFormat(fmt)) {
+      this.sync();
+      return mem.fetchPointer(oop, mem.fixedFieldsOf(oop) + index - 1);
+    }
     if (fmt === Format.words) return this.space.newOop(integerObjectOf(mem, mem.fetchWord(oop, index - 1)), "an integer");
+    if (isCompiledMethodFormat(fmt)) return smallIntOop(mem.fetchByte(oop, index - 1));
     const byte = mem.fetchByte(oop, index - 1);
     if (isBytesFormat(fmt) && inheritsFromSpecial(mem, mem.classOfPointer(oop), Special.classString)) return characterOop(byte);
     return smallIntOop(byte);
@@ -99,32 +130,35 @@ export class LocalObjectMirror implements ObjectMirror {
   async atPut(index: number, value: ObjectMirror | LocalValue): Promise<void> {
     const mem = this.mem;
     const oop = this.oop;
-    this.checkIndex(index, mem.indexableSize(oop), "index");
-    const v = this.space.toOop(value);
+    this.checkIndex(index, this.isImmediate() ? 0 : mem.indexableSize(oop), "index");
     const fmt = mem.formatOf(oop);
+    if (isCompiledMethodFormat(fmt)) throw new MembraneError("invalidArgument", "a method's bytes change by compiling (ClassMirror.compile), not with atPut");
+    const v = this.space.toOop(value);
     if (isPointersFormat(fmt)) {
-      mem.storePointer(oop, mem.fixedFieldsOf(oop) + index - 1, v);
+      this.sync();
+      mem.storePointer(this.oop, mem.fixedFieldsOf(this.oop) + index - 1, v);
       return;
     }
     if (fmt === Format.words) {
       const n = bigIntValueOf(mem, v);
       if (n === undefined || n < 0n || n > 0xffffffffn) throw new MembraneError("invalidArgument", "a word object holds integers 0..4294967295");
-      mem.storeWord(oop, index - 1, Number(n));
+      mem.storeWord(this.oop, index - 1, Number(n));
       return;
     }
-    if (isCompiledMethodFormat(fmt)) throw new MembraneError("invalidArgument", "use the method's own mirror to change a method");
     let byte: number;
     if (isCharacter(v)) byte = characterValue(v);
     else if (isSmallInt(v)) byte = smallIntValue(v);
     else throw new MembraneError("invalidArgument", "a byte object holds characters or integers 0..255");
     if (byte < 0 || byte > 255) throw new MembraneError("invalidArgument", `${byte} does not fit in a byte`);
-    mem.storeByte(oop, index - 1, byte);
+    mem.storeByte(this.oop, index - 1, byte);
   }
 
   async instVarAt(index: number): Promise<ObjectMirror> {
     const fixed = await this.fixedSize();
-    if (index >= 1 && index <= fixed) {
-      if (this.oop === this.space.vm.activeContext) this.space.vm.storeContextRegisters();
+    const total = fixed + (await this.variableSize());
+    this.checkIndex(index, total, "instance variable index");
+    if (index <= fixed) {
+      this.sync();
       return this.space.mirrorOn(this.mem.fetchPointer(this.oop, index - 1));
     }
     return this.at(index - fixed);
@@ -132,8 +166,12 @@ export class LocalObjectMirror implements ObjectMirror {
 
   async instVarAtPut(index: number, value: ObjectMirror | LocalValue): Promise<void> {
     const fixed = await this.fixedSize();
-    if (index >= 1 && index <= fixed) {
-      this.mem.storePointer(this.oop, index - 1, this.space.toOop(value));
+    const total = fixed + (await this.variableSize());
+    this.checkIndex(index, total, "instance variable index");
+    if (index <= fixed) {
+      const v = this.space.toOop(value);
+      this.sync();
+      this.mem.storePointer(this.oop, index - 1, v);
       return;
     }
     return this.atPut(index - fixed, value);
@@ -141,10 +179,12 @@ export class LocalObjectMirror implements ObjectMirror {
 
   private fieldIndex(name: string): number {
     const oop = this.oop;
-    if ((oop & 3) !== 0) throw new MembraneError("invalidArgument", "an immediate object has no instance variables");
-    const names = allInstVarNames(this.mem, this.mem.classOfPointer(oop));
+    if (typeof name !== "string") throw new MembraneError("invalidArgument", "an instance variable name is a string");
+    if ((oop & 3) !== 0) throw new MembraneError("notFound", `${this.describeSelf()} is immediate and has no instance variable named ${name}`);
+    const cls = this.mem.classOfPointer(oop);
+    const names = cls === 0 ? [] : allInstVarNames(this.mem, cls);
     const i = names.indexOf(name);
-    if (i < 0) throw new MembraneError("notFound", `${shortDescription(this.mem, oop)} has no instance variable named ${name}`);
+    if (i < 0) throw new MembraneError("notFound", `${this.describeSelf()} has no instance variable named ${name}`);
     return i + 1;
   }
 
@@ -158,28 +198,28 @@ export class LocalObjectMirror implements ObjectMirror {
 
   async getClass(): Promise<ClassMirror> {
     const cls = this.mem.fetchClassOf(this.oop);
-    if (cls === 0) throw new MembraneError("failedPrecondition", "this object has no class yet");
-    return (await this.space.mirrorOn(cls)).asClass();
+    if (cls === 0) throw new MembraneError("failedPrecondition", "this object has no class yet (it was created with createObjectWithFormat)");
+    return this.space.mirrorOfKind(cls, isMetaclass(this.mem, cls) ? "metaclass" : "class") as unknown as ClassMirror;
   }
 
   async setClass(cls: ClassMirror): Promise<void> {
     const mem = this.mem;
     const oop = this.oop;
+    const c = this.space.ownClass(cls);
     if ((oop & 3) !== 0) throw new MembraneError("invalidArgument", "the class of an immediate object cannot change");
-    const c = this.space.ownOop(cls);
     const fmtSlot = mem.fetchPointer(c, BehaviorLayout.format);
-    if (isSmallInt(fmtSlot)) {
+    if (isSmallInt(fmtSlot) && mem.classOfPointer(oop) !== 0) {
       const spec = instSpecOf(fmtSlot >> 1);
       const size = instSizeOf(fmtSlot >> 1);
       const fmt = mem.formatOf(oop);
-      const family = (f: number) => (f >= Format.compiledMethod ? 12 : f >= Format.bytes ? 8 : f);
-      const compatible =
-        family(spec) === family(fmt) ||
-        (spec <= Format.fixed && fmt <= Format.fixed) ||
-        (spec === Format.fixedIndexable && fmt === Format.indexable && size === 0);
-      if (!compatible) throw new MembraneError("invalidArgument", `instances of ${className(mem, c)} cannot have the format of this object`);
+      const family = (f: number) => (f >= Format.compiledMethod ? 12 : f >= Format.bytes ? 8 : f <= Format.fixed ? 0 : f);
+      const compatible = family(spec) === family(fmt) || (spec === Format.fixedIndexable && fmt === Format.indexable && size === 0);
+      if (!compatible) throw new MembraneError("invalidArgument", `instances of ${className(mem, c)} cannot have the format of ${this.describeSelf()}`);
       if ((spec === Format.fixed || spec === Format.empty) && mem.slotCount(oop) !== size) {
-        throw new MembraneError("invalidArgument", `instances of ${className(mem, c)} have ${size} fields, this object has ${mem.slotCount(oop)}`);
+        throw new MembraneError("invalidArgument", `instances of ${className(mem, c)} have ${size} fields, ${this.describeSelf()} has ${mem.slotCount(oop)}`);
+      }
+      if ((spec === Format.fixedIndexable || spec === Format.weak) && mem.slotCount(oop) < size) {
+        throw new MembraneError("invalidArgument", `instances of ${className(mem, c)} have at least ${size} fields, ${this.describeSelf()} has ${mem.slotCount(oop)}`);
       }
     }
     mem.setClass(oop, c);
@@ -206,31 +246,36 @@ export class LocalObjectMirror implements ObjectMirror {
   }
 
   async isIdenticalTo(other: ObjectMirror): Promise<boolean> {
-    return this.space.ownOop(other) === this.oop;
+    const mine = this.oop;
+    return this.space.ownOop(other) === mine;
   }
 
   async asBoolean(): Promise<boolean> {
     if (this.oop === this.mem.trueOop) return true;
     if (this.oop === this.mem.falseOop) return false;
-    throw new MembraneError("invalidArgument", `${shortDescription(this.mem, this.oop)} is not a boolean`);
+    throw new MembraneError("invalidArgument", `${this.describeSelf()} is not a boolean`);
   }
 
   async toLocal(): Promise<LocalValue> {
+    this.oop;
     return this.space.toLocal(this);
   }
 
   async printString(): Promise<string> {
+    this.oop;
     return this.space.printStringOf(this);
   }
 
   async describe(pageOffset = 0, pageSize = 50): Promise<ObjectDescription> {
     const mem = this.mem;
     const oop = this.oop;
+    if (typeof pageOffset !== "number" || !Number.isInteger(pageOffset) || pageOffset < 0) throw new MembraneError("outOfRange", `page offset ${String(pageOffset)} must be a non-negative integer`);
+    if (typeof pageSize !== "number" || !Number.isInteger(pageSize) || pageSize < 0) throw new MembraneError("invalidArgument", `page size ${String(pageSize)} must be a non-negative integer`);
     const cls = mem.fetchClassOf(oop);
     const fixed = await this.fixedSize();
     const variable = await this.variableSize();
     const names = (oop & 3) === 0 && cls !== 0 ? allInstVarNames(mem, cls) : [];
-    if (oop === this.space.vm.activeContext) this.space.vm.storeContextRegisters();
+    this.sync();
     const namedFields = [];
     for (let i = 0; i < fixed; i++) namedFields.push({ name: names[i] ?? `field${i + 1}`, value: shortDescription(mem, mem.fetchPointer(oop, i)) });
     const indexedFields = [];
@@ -239,6 +284,7 @@ export class LocalObjectMirror implements ObjectMirror {
       const v = this.indexedOop(i);
       indexedFields.push({ index: i, value: shortDescription(mem, v) });
     }
+    const printString = await this.printString();
     return {
       className: cls === 0 ? "(no class)" : className(mem, cls),
       format: await this.format(),
@@ -246,7 +292,7 @@ export class LocalObjectMirror implements ObjectMirror {
       fixedSize: fixed,
       variableSize: variable,
       identityHash: await this.identityHash(),
-      printString: await this.printString(),
+      printString,
       namedFields,
       indexedFields,
     };
@@ -254,12 +300,16 @@ export class LocalObjectMirror implements ObjectMirror {
 
   private as<T>(kinds: MirrorKind[], what: string): T {
     const kind = this.space.kindOf(this.oop);
-    if (!kinds.includes(kind)) throw new MembraneError("invalidArgument", `${shortDescription(this.mem, this.oop)} is not ${what}`);
-    if (kinds.includes(this.kind)) return this as unknown as T;
+    if (!kinds.includes(kind)) throw new MembraneError("invalidArgument", `${this.describeSelf()} is not ${what}`);
+    if (kinds.includes(this.kind) && this.kind === kind) return this as unknown as T;
     return this.space.mirrorOfKind(this.oop, kind) as unknown as T;
   }
 
   async asClass(): Promise<ClassMirror> {
+    if (this.kind === "class" || this.kind === "metaclass") {
+      this.oop;
+      return this as unknown as ClassMirror;
+    }
     return this.as<ClassMirror>(["class", "metaclass"], "a class");
   }
   async asMethod(): Promise<MethodMirror> {
@@ -293,7 +343,7 @@ export class LocalByteObjectMirror extends LocalObjectMirror implements ByteObje
   }
   async byteAtPut(index: number, value: number): Promise<void> {
     this.checkIndex(index, this.mem.byteLength(this.oop), "byte index");
-    if (!Number.isInteger(value) || value < 0 || value > 255) throw new MembraneError("invalidArgument", `${value} does not fit in a byte`);
+    if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > 255) throw new MembraneError("invalidArgument", `${String(value)} does not fit in a byte`);
     this.mem.storeByte(this.oop, index - 1, value);
   }
   async asString(): Promise<string> {
@@ -304,11 +354,11 @@ export class LocalByteObjectMirror extends LocalObjectMirror implements ByteObje
 export class LocalWordObjectMirror extends LocalObjectMirror implements WordObjectMirror {
   async wordAt(index: number): Promise<number> {
     this.checkIndex(index, this.mem.slotCount(this.oop), "word index");
-    return this.mem.fetchWord(this.oop, index - 1);
+    return this.mem.fetchWord(this.oop, index - 1) >>> 0;
   }
   async wordAtPut(index: number, value: number): Promise<void> {
     this.checkIndex(index, this.mem.slotCount(this.oop), "word index");
-    if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) throw new MembraneError("invalidArgument", `${value} does not fit in a word`);
+    if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > 0xffffffff) throw new MembraneError("invalidArgument", `${String(value)} does not fit in a word`);
     this.mem.storeWord(this.oop, index - 1, value);
   }
   async words(): Promise<Uint32Array> {
@@ -330,15 +380,24 @@ export class LocalClassMirror extends LocalObjectMirror implements ClassMirror {
   }
 
   async setSuperclass(cls: ClassMirror | undefined): Promise<void> {
-    this.mem.storePointer(this.oop, BehaviorLayout.superclass, cls ? this.space.ownOop(cls) : this.mem.nilOop);
+    const mem = this.mem;
+    const me = this.oop;
+    const s = cls === undefined ? mem.nilOop : this.space.ownClass(cls);
+    if (s === me || (!isNil(mem, s) && inheritsFrom(mem, s, me))) {
+      throw new MembraneError("invalidArgument", `${className(mem, s)} cannot be the superclass of ${className(mem, me)}: the hierarchy would loop`);
+    }
+    mem.storePointer(me, BehaviorLayout.superclass, s);
     this.space.vm.methodCache.flush();
   }
 
   async subclasses(): Promise<ClassMirror[]> {
+    const mem = this.mem;
+    const me = this.oop;
+    const meta = isMetaclass(mem, me);
     const out: ClassMirror[] = [];
     for (const c of this.space.classOops()) {
-      const target = isMetaclass(this.mem, this.oop) ? this.mem.fetchClassOf(c) : c;
-      if (superclassOf(this.mem, target) === this.oop) out.push(await (await this.space.mirrorOn(target)).asClass());
+      const target = meta ? mem.fetchClassOf(c) : c;
+      if (superclassOf(mem, target) === me) out.push(this.space.mirrorOfKind(target, meta ? "metaclass" : "class") as unknown as ClassMirror);
     }
     return out;
   }
@@ -354,6 +413,7 @@ export class LocalClassMirror extends LocalObjectMirror implements ClassMirror {
   async category(): Promise<string> {
     const mem = this.mem;
     const base = isMetaclass(mem, this.oop) ? mem.fetchPointer(this.oop, MetaclassLayout.thisClass) : this.oop;
+    if ((base & 3) !== 0 || isNil(mem, base) || mem.slotCount(base) <= ClassLayout.category) return "";
     return bytesText(mem, mem.fetchPointer(base, ClassLayout.category)) ?? "";
   }
 
@@ -372,29 +432,36 @@ export class LocalClassMirror extends LocalObjectMirror implements ClassMirror {
   }
 
   async includesSelector(selector: string): Promise<boolean> {
-    return (await this.methodAt(selector)) !== undefined;
+    return (await this.methodOop(selector)) !== 0;
+  }
+
+  private async methodOop(selector: string): Promise<Oop> {
+    const me = this.oop;
+    if (typeof selector !== "string") throw new MembraneError("invalidArgument", "a selector is a string");
+    const sym = lookupSymbol(this.mem, selector);
+    return sym === 0 ? 0 : methodAt(this.mem, me, sym);
   }
 
   async methodAt(selector: string): Promise<MethodMirror | undefined> {
-    const sym = lookupSymbol(this.mem, selector);
-    if (sym === 0) return undefined;
-    const m = methodAt(this.mem, this.oop, sym);
-    return m === 0 ? undefined : (await this.space.mirrorOn(m)).asMethod();
+    const m = await this.methodOop(selector);
+    return m === 0 ? undefined : (this.space.mirrorOfKind(m, "method") as unknown as MethodMirror);
   }
 
   async lookup(selector: string): Promise<MethodMirror | undefined> {
+    const me = this.oop;
+    if (typeof selector !== "string") throw new MembraneError("invalidArgument", "a selector is a string");
     const sym = lookupSymbol(this.mem, selector);
     if (sym === 0) return undefined;
-    const m = lookupMethodInClass(this.mem, this.oop, sym);
-    return m === 0 ? undefined : (await this.space.mirrorOn(m)).asMethod();
+    const m = lookupMethodInClass(this.mem, me, sym);
+    return m === 0 ? undefined : (this.space.mirrorOfKind(m, "method") as unknown as MethodMirror);
   }
 
   async compile(source: string, options: CompileOptions = {}): Promise<MethodMirror> {
     return this.space.compileMethodIn(this.oop, source, options);
   }
 
-  async removeMethod(selector: string): Promise<void> {
-    return this.space.removeMethodFrom(this.oop, selector);
+  async removeMethod(selector: string, options: { logChange?: boolean } = {}): Promise<void> {
+    return this.space.removeMethodFrom(this.oop, selector, options);
   }
 
   async methodDictionary(): Promise<MethodDictionaryMirror> {
@@ -411,6 +478,7 @@ export class LocalClassMirror extends LocalObjectMirror implements ClassMirror {
 
   async metaclass(): Promise<MetaclassMirror> {
     const meta = this.mem.fetchClassOf(this.oop);
+    if (meta === 0) throw new MembraneError("failedPrecondition", "this class has no metaclass yet (it was created with createClassWithFormat)");
     return this.space.mirrorOfKind(meta, "metaclass") as LocalMetaclassMirror;
   }
 
@@ -424,17 +492,24 @@ export class LocalClassMirror extends LocalObjectMirror implements ClassMirror {
 
   async newInstance(indexableSize = 0): Promise<ObjectMirror> {
     const mem = this.mem;
-    if (!Number.isInteger(indexableSize) || indexableSize < 0) throw new MembraneError("invalidArgument", `bad size ${indexableSize}`);
-    const spec = instSpecOf(mem.classFormatOf(this.oop));
-    if (indexableSize > 0 && spec <= Format.fixed) throw new MembraneError("invalidArgument", `${className(mem, this.oop)} is not indexable`);
-    const oop = this.space.newOop(mem.instantiate(this.oop, indexableSize), "an instance");
+    const me = this.oop;
+    if (typeof indexableSize !== "number" || !Number.isInteger(indexableSize) || indexableSize < 0) throw new MembraneError("invalidArgument", `bad size ${String(indexableSize)}`);
+    if (me === mem.specialObject(Special.classSmallInteger) || me === mem.specialObject(Special.classCharacter)) {
+      throw new MembraneError("invalidArgument", `instances of ${className(mem, me)} are immediate: use fromLocal`);
+    }
+    const spec = instSpecOf(mem.classFormatOf(me));
+    if (spec >= Format.compiledMethod) throw new MembraneError("invalidArgument", "compiled methods are made by compiling (ClassMirror.compile)");
+    if (indexableSize > 0 && spec <= Format.fixed) throw new MembraneError("invalidArgument", `${className(mem, me)} is not indexable`);
+    const slots = instSizeOf(mem.classFormatOf(me)) + (spec >= Format.bytes ? indexableSize / 4 : indexableSize);
+    this.space.checkAllocation(slots, "an instance");
+    const oop = this.space.newOop(mem.instantiate(me, indexableSize), "an instance");
     return this.space.mirrorOn(oop);
   }
 }
 
 export class LocalMetaclassMirror extends LocalClassMirror implements MetaclassMirror {
   async thisClass(): Promise<ClassMirror> {
-    return (await this.space.mirrorOn(this.mem.fetchPointer(this.oop, MetaclassLayout.thisClass))).asClass();
+    return this.space.mirrorOfKind(this.mem.fetchPointer(this.oop, MetaclassLayout.thisClass), "class") as unknown as ClassMirror;
   }
 }
 
@@ -443,11 +518,24 @@ export class LocalClassPoolMirror extends LocalObjectMirror implements ClassPool
     return dictionaryAssociations(this.mem, this.oop).map((a) => bytesText(this.mem, this.mem.fetchPointer(a, AssociationLayout.key)) ?? "?").sort();
   }
   async valueAt(name: string): Promise<ObjectMirror | undefined> {
-    const a = dictionaryAssociationAt(this.mem, this.oop, name);
+    const me = this.oop;
+    if (typeof name !== "string") throw new MembraneError("invalidArgument", "a class variable name is a string");
+    const a = dictionaryAssociationAt(this.mem, me, name);
     return a === 0 ? undefined : this.space.mirrorOn(this.mem.fetchPointer(a, AssociationLayout.value));
   }
+  /** Sets an existing class variable (class variables are defined with the class: ClassMirror.defineSubclass). */
   async valueAtPut(name: string, value: ObjectMirror | LocalValue): Promise<void> {
-    dictionaryAtPut(this.mem, this.oop, name, this.space.toOop(value));
+    const me = this.oop;
+    if (typeof name !== "string") throw new MembraneError("invalidArgument", "a class variable name is a string");
+    const a = dictionaryAssociationAt(this.mem, me, name);
+    if (a === 0) throw new MembraneError("notFound", `no class variable named ${name} (define it with the class)`);
+    const v = this.space.toOop(value);
+    try {
+      dictionaryAtPut(this.mem, this.oop, name, v);
+    } catch (e) {
+      if (e instanceof GuestError) throw new MembraneError("resourceExhausted", e.message);
+      throw e;
+    }
   }
 }
 
@@ -456,9 +544,11 @@ export class LocalMethodDictionaryMirror extends LocalObjectMirror implements Me
     return methodDictionaryEntries(this.mem, this.oop).map((e) => bytesText(this.mem, e.selector) ?? "?").sort();
   }
   async methodAt(selector: string): Promise<MethodMirror | undefined> {
+    const me = this.oop;
+    if (typeof selector !== "string") throw new MembraneError("invalidArgument", "a selector is a string");
     const sym = lookupSymbol(this.mem, selector);
-    const e = methodDictionaryEntries(this.mem, this.oop).find((x) => x.selector === sym);
-    return e ? (await this.space.mirrorOn(e.method)).asMethod() : undefined;
+    const e = sym === 0 ? undefined : methodDictionaryEntries(this.mem, me).find((x) => x.selector === sym);
+    return e ? (this.space.mirrorOfKind(e.method, "method") as unknown as MethodMirror) : undefined;
   }
   async size(): Promise<number> {
     return methodDictionaryEntries(this.mem, this.oop).length;
@@ -486,7 +576,8 @@ export class LocalMethodMirror extends LocalObjectMirror implements MethodMirror
     const binding = this.mem.fetchPointer(this.oop, n);
     if ((binding & 3) !== 0 || isNil(this.mem, binding) || this.mem.slotCount(binding) < 2) return undefined;
     const cls = this.mem.fetchPointer(binding, AssociationLayout.value);
-    return isNil(this.mem, cls) ? undefined : (await this.space.mirrorOn(cls)).asClass();
+    if (!this.space.looksLikeClass(cls)) return undefined;
+    return this.space.mirrorOfKind(cls, isMetaclass(this.mem, cls) ? "metaclass" : "class") as unknown as ClassMirror;
   }
   async source(): Promise<string | undefined> {
     return this.space.sourceOf(this.oop);
@@ -514,27 +605,35 @@ export class LocalMethodMirror extends LocalObjectMirror implements MethodMirror
     const mem = this.mem;
     const { start } = this.codeRange();
     const code = await this.bytecodes();
+    const oop = this.oop;
     return disassemble(code, {
       pcBase: start + 1,
-      literal: (i) => shortDescription(mem, mem.fetchPointer(this.oop, 1 + i)),
+      literal: (i) => literalDescription(mem, mem.fetchPointer(oop, 1 + i)),
     });
   }
   async lineForPc(pc: number): Promise<number | undefined> {
+    const { first, last } = this.space.pcRange(this.oop);
+    checkIndexValue(pc, last, "pc", () => this.describeSelf());
+    if (pc < first) throw new MembraneError("outOfRange", `pc ${pc} is out of range ${first}..${last} for ${this.describeSelf()}`);
     return this.space.lineForPc(this.oop, pc);
   }
 }
 
 export class LocalContextMirror extends LocalObjectMirror implements ContextMirror {
   private field(index: number): Oop {
-    if (this.oop === this.space.vm.activeContext) this.space.vm.storeContextRegisters();
+    this.sync();
     return this.mem.fetchPointer(this.oop, index);
   }
   private stackp(): number {
     const sp = this.field(ContextLayout.stackp);
-    return isSmallInt(sp) ? smallIntValue(sp) : 0;
+    return isSmallInt(sp) ? Math.max(0, Math.min(smallIntValue(sp), this.mem.slotCount(this.oop) - CONTEXT_FIXED_SIZE)) : 0;
+  }
+  private live(): boolean {
+    this.sync();
+    return isLiveContext(this.space.vm, this.oop);
   }
   async method(): Promise<MethodMirror> {
-    return (await this.space.mirrorOn(this.field(ContextLayout.method))).asMethod();
+    return this.space.mirrorOfKind(this.field(ContextLayout.method), "method") as unknown as MethodMirror;
   }
   async pc(): Promise<number | undefined> {
     const pc = this.field(ContextLayout.pc);
@@ -545,10 +644,10 @@ export class LocalContextMirror extends LocalObjectMirror implements ContextMirr
   }
   async sender(): Promise<ContextMirror | undefined> {
     const s = this.field(ContextLayout.sender);
-    return isNil(this.mem, s) ? undefined : (await this.space.mirrorOn(s)).asContext();
+    return isNil(this.mem, s) || (s & 3) !== 0 ? undefined : (this.space.mirrorOfKind(s, "context") as unknown as ContextMirror);
   }
   async isDead(): Promise<boolean> {
-    return !isLiveContext(this.space.vm, this.oop);
+    return !this.live();
   }
   async isBlockContext(): Promise<boolean> {
     return !isNil(this.mem, this.field(ContextLayout.closureOrNil));
@@ -564,12 +663,17 @@ export class LocalContextMirror extends LocalObjectMirror implements ContextMirr
     return out;
   }
   async tempNames(): Promise<string[]> {
+    this.sync();
     return this.space.tempNamesOf(this.oop);
   }
   private tempIndex(name: string): number {
+    if (typeof name !== "string") throw new MembraneError("invalidArgument", "a temporary's name is a string");
+    this.sync();
     const names = this.space.tempNamesOf(this.oop);
     const i = names.indexOf(name);
-    if (i < 0 || i >= this.stackp()) throw new MembraneError("notFound", `no temporary named ${name} in this context (it has ${names.join(", ") || "none"})`);
+    if (i < 0) throw new MembraneError("notFound", `no temporary named ${name} in ${this.space.describeContext(this.oop)} (it has ${names.join(", ") || "none"})`);
+    if (!this.live()) throw new MembraneError("failedPrecondition", "this context has returned: its temporaries are gone");
+    if (i >= this.stackp()) throw new MembraneError("notFound", `the temporary ${name} does not exist yet at this point of ${this.space.describeContext(this.oop)}`);
     return i;
   }
   async tempNamed(name: string): Promise<ObjectMirror> {
@@ -577,14 +681,18 @@ export class LocalContextMirror extends LocalObjectMirror implements ContextMirr
   }
   async tempNamedPut(name: string, value: ObjectMirror | LocalValue): Promise<void> {
     const i = this.tempIndex(name);
-    this.mem.storePointer(this.oop, CONTEXT_FIXED_SIZE + i, this.space.toOop(value));
+    const v = this.space.toOop(value);
+    this.sync();
+    this.mem.storePointer(this.oop, CONTEXT_FIXED_SIZE + i, v);
   }
   async stack(): Promise<ObjectMirror[]> {
     const out: ObjectMirror[] = [];
-    for (let i = 0; i < this.stackp(); i++) out.push(await this.space.mirrorOn(this.field(CONTEXT_FIXED_SIZE + i)));
+    const n = this.stackp();
+    for (let i = 0; i < n; i++) out.push(await this.space.mirrorOn(this.field(CONTEXT_FIXED_SIZE + i)));
     return out;
   }
   async description(): Promise<string> {
+    this.sync();
     return this.space.describeContext(this.oop);
   }
   async line(): Promise<number | undefined> {
@@ -592,10 +700,13 @@ export class LocalContextMirror extends LocalObjectMirror implements ContextMirr
     return pc === undefined ? undefined : this.space.lineForPc(this.field(ContextLayout.method), pc);
   }
   async restart(): Promise<void> {
+    if (!this.live()) throw new MembraneError("failedPrecondition", "a context that has returned cannot be restarted");
     this.space.restartContext(this.oop);
   }
   async returnValue(value: ObjectMirror | LocalValue): Promise<void> {
-    this.space.returnFromContext(this.oop, this.space.toOop(value));
+    if (!this.live()) throw new MembraneError("failedPrecondition", "this context has already returned");
+    const v = this.space.toOop(value);
+    this.space.returnFromContext(this.oop, v);
   }
 }
 
@@ -604,10 +715,10 @@ export class LocalProcessMirror extends LocalObjectMirror implements ProcessMirr
     return bytesText(this.mem, this.mem.fetchPointer(this.oop, ProcessLayout.name)) ?? "";
   }
   async priority(): Promise<number> {
-    return smallIntValue(this.mem.fetchPointer(this.oop, ProcessLayout.priority));
+    const p = this.mem.fetchPointer(this.oop, ProcessLayout.priority);
+    return isSmallInt(p) ? smallIntValue(p) : 0;
   }
   async setPriority(priority: number): Promise<void> {
-    if (!Number.isInteger(priority) || priority < 1 || priority > 80) throw new MembraneError("invalidArgument", `priority ${priority} is out of range 1..80`);
     this.space.setProcessPriority(this.oop, priority);
   }
   async state(): Promise<ProcessState> {
@@ -615,13 +726,14 @@ export class LocalProcessMirror extends LocalObjectMirror implements ProcessMirr
   }
   async suspendedContext(): Promise<ContextMirror | undefined> {
     const ctx = this.space.topContextOf(this.oop);
-    return ctx === 0 ? undefined : (await this.space.mirrorOn(ctx)).asContext();
+    return ctx === 0 ? undefined : (this.space.mirrorOfKind(ctx, "context") as unknown as ContextMirror);
   }
   async stack(limit = 1000): Promise<ContextMirror[]> {
+    if (typeof limit !== "number" || !Number.isInteger(limit) || limit < 0) throw new MembraneError("invalidArgument", `bad stack limit ${String(limit)}`);
     const out: ContextMirror[] = [];
     let ctx = this.space.topContextOf(this.oop);
     while (ctx !== 0 && !isNil(this.mem, ctx) && out.length < limit) {
-      out.push(await (await this.space.mirrorOn(ctx)).asContext());
+      out.push(this.space.mirrorOfKind(ctx, "context") as unknown as ContextMirror);
       if (ctx === this.space.vm.activeContext) this.space.vm.storeContextRegisters();
       ctx = this.mem.fetchPointer(ctx, ContextLayout.sender);
     }
@@ -645,7 +757,7 @@ export class LocalProcessMirror extends LocalObjectMirror implements ProcessMirr
 export class LocalProcessSchedulerMirror extends LocalObjectMirror implements ProcessSchedulerMirror {
   async activeProcess(): Promise<ProcessMirror | undefined> {
     const p = this.mem.fetchPointer(this.oop, ProcessorSchedulerLayout.activeProcess);
-    return isNil(this.mem, p) ? undefined : (await this.space.mirrorOn(p)).asProcess();
+    return isNil(this.mem, p) ? undefined : (this.space.mirrorOfKind(p, "process") as unknown as ProcessMirror);
   }
   async readyLists(): Promise<Array<{ priority: number; processes: ProcessMirror[] }>> {
     const mem = this.mem;
@@ -655,7 +767,7 @@ export class LocalProcessSchedulerMirror extends LocalObjectMirror implements Pr
       const processes: ProcessMirror[] = [];
       let link = mem.fetchPointer(mem.fetchPointer(lists, p - 1), LinkedListLayout.firstLink);
       while (!isNil(mem, link) && processes.length < 100000) {
-        processes.push(await (await this.space.mirrorOn(link)).asProcess());
+        processes.push(this.space.mirrorOfKind(link, "process") as unknown as ProcessMirror);
         link = mem.fetchPointer(link, ProcessLayout.nextLink);
       }
       if (processes.length > 0) out.push({ priority: p, processes });
