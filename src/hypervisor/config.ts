@@ -238,6 +238,84 @@ export function validateConfig(doc: Json): DaemonConfig {
   return config;
 }
 
+/** The offset of the first JSON syntax error in `text` (Node's messages do not always say). */
+export function jsonErrorOffset(text: string): number | undefined {
+  let i = 0;
+  class Stop {
+    constructor(readonly at: number) {}
+  }
+  const ws = () => {
+    while (i < text.length && " \t\r\n".includes(text[i])) i++;
+  };
+  const fail = (): never => {
+    throw new Stop(i);
+  };
+  const literal = (word: string) => {
+    if (text.startsWith(word, i)) i += word.length;
+    else fail();
+  };
+  const str = () => {
+    i++;
+    while (i < text.length && text[i] !== '"') {
+      if (text[i] === "\\") i++;
+      else if (text.charCodeAt(i) < 32) fail();
+      i++;
+    }
+    if (i >= text.length) fail();
+    i++;
+  };
+  const value = (): void => {
+    ws();
+    const c = text[i];
+    if (c === "{") {
+      i++;
+      ws();
+      if (text[i] === "}") return void i++;
+      for (;;) {
+        ws();
+        if (text[i] !== '"') fail();
+        str();
+        ws();
+        if (text[i] !== ":") fail();
+        i++;
+        value();
+        ws();
+        if (text[i] === ",") i++;
+        else if (text[i] === "}") return void i++;
+        else fail();
+      }
+    } else if (c === "[") {
+      i++;
+      ws();
+      if (text[i] === "]") return void i++;
+      for (;;) {
+        value();
+        ws();
+        if (text[i] === ",") i++;
+        else if (text[i] === "]") return void i++;
+        else fail();
+      }
+    } else if (c === '"') str();
+    else if (c === "t") literal("true");
+    else if (c === "f") literal("false");
+    else if (c === "n") literal("null");
+    else {
+      const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i));
+      if (!m) fail();
+      i += m![0].length;
+    }
+  };
+  try {
+    value();
+    ws();
+    if (i < text.length) fail();
+  } catch (e) {
+    if (e instanceof Stop) return e.at;
+    throw e;
+  }
+  return undefined;
+}
+
 /** Parses JSON text; a syntax error is reported with its line and column. */
 export function parseConfigText(text: string, fileName = "configuration"): DaemonConfig {
   let doc: Json;
@@ -246,8 +324,9 @@ export function parseConfigText(text: string, fileName = "configuration"): Daemo
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
     const m = /position (\d+)/.exec(message);
-    if (m) {
-      const pos = Number(m[1]);
+    const where = m ? Number(m[1]) : jsonErrorOffset(text);
+    if (where !== undefined) {
+      const pos = where;
       const before = text.slice(0, pos);
       const line = before.split("\n").length;
       const column = pos - before.lastIndexOf("\n");

@@ -154,7 +154,11 @@ export class Daemon {
 
   // ------------------------------------------------------------------ data directory
 
+  /** data directories locked by daemons of this process */
+  private static readonly locked = new Set<string>();
+
   private static lock(dataDir: string): void {
+    if (Daemon.locked.has(dataDir)) throw new DaemonError(`another ozd in this process is using ${dataDir}`);
     const file = path.join(dataDir, LOCK_FILE);
     try {
       const pid = Number(fs.readFileSync(file, "utf8").trim());
@@ -165,9 +169,11 @@ export class Daemon {
       if (e instanceof DaemonError) throw e;
     }
     fs.writeFileSync(file, `${process.pid}\n`);
+    Daemon.locked.add(dataDir);
   }
 
   private static unlock(dataDir: string): void {
+    Daemon.locked.delete(dataDir);
     for (const name of [LOCK_FILE, STATE_FILE]) {
       try {
         const file = path.join(dataDir, name);

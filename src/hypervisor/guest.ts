@@ -196,6 +196,7 @@ export class Guest {
       }
     }
     this.env.emit({ type: "state", guest: this.name, state, reason, at: Date.now() });
+    if (this.isActive() && this.space) this.env.scheduler.wake(this);
   }
 
   /** Called by the scheduler when the guest's quota throttles it or its period starts again. */

@@ -108,10 +108,14 @@ export class ResourceAccount {
     if (options.wake !== undefined) this.wakeGuest = options.wake;
   }
 
-  /** Gives a guest's VM host this account's sockets (and files, when it has a sandbox). */
+  /**
+   * Gives a guest's VM host this account's sockets (and files, when it has a sandbox), and makes the
+   * host's `wake` call the account's (the daemon's) wake.
+   */
   attach(host: VMHost): void {
     host.sockets = this.sockets;
     if (this.fileRoot !== undefined) host.files = this.files;
+    host.wake = () => this.wake();
     this.attached = true;
   }
 
@@ -120,11 +124,12 @@ export class ResourceAccount {
     if (host) {
       if (host.sockets === this.sockets) host.sockets = undefined;
       if (host.files === this.files) host.files = undefined;
+      host.wake = undefined;
     }
     this.attached = false;
   }
 
-  /** After an event was signalled to the guest. */
+  /** After an event was signalled to the guest (through the host's `wake`). */
   wake(): void {
     this.wakeGuest?.();
   }

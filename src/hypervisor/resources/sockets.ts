@@ -53,7 +53,7 @@ export class SocketTable implements SocketAdapter {
   constructor(private readonly account: ResourceAccount) {}
 
   /** Sockets the guest knows (including closed ones it has not destroyed). */
-  get size(): number {
+  get count(): number {
     return this.records.size;
   }
 
@@ -74,17 +74,18 @@ export class SocketTable implements SocketAdapter {
     return rec;
   }
 
+  /** Signals the guest about the socket (the plugin then wakes the guest through its host's `wake`). */
   private notify(rec: SocketRecord): void {
-    if (!rec.events) return;
-    rec.events.signal();
-    this.account.wake();
+    rec.events?.signal();
   }
 
   /** Gives the slot back once the socket holds neither an OS handle nor unread data. */
   private dropSlotIfDone(rec: SocketRecord): void {
     if (!rec.holdsSlot) return;
-    const hasOsHandle = (rec.socket !== undefined || rec.server !== undefined) && !rec.osClosed;
-    if (hasOsHandle || rec.receivedBytes > 0) return;
+    const used = rec.socket !== undefined || rec.server !== undefined;
+    // a new socket holds its slot until it is closed; a used one while its OS handle lives
+    const holding = used ? !rec.osClosed : rec.status !== SocketStatus.thisEndClosed;
+    if (holding || rec.receivedBytes > 0) return;
     rec.holdsSlot = false;
     this.account.dropSocket();
   }
@@ -173,15 +174,12 @@ export class SocketTable implements SocketAdapter {
     server.on("error", (e: NodeJS.ErrnoException) => {
       rec.error = describeError(e);
       rec.status = SocketStatus.unconnected;
-      server.close();
-      this.notify(rec);
-    });
-    server.on("close", () => {
       rec.osClosed = true;
-      if (!this.records.has(rec.id)) return;
+      server.close();
       this.dropSlotIfDone(rec);
       this.notify(rec);
     });
+
     server.listen({ port, host, backlog }, () => {
       const a = server.address();
       rec.localPort = a !== null && typeof a === "object" ? a.port : 0;
@@ -283,8 +281,10 @@ export class SocketTable implements SocketAdapter {
     if (rec.status === SocketStatus.thisEndClosed) return;
     rec.status = SocketStatus.thisEndClosed;
     if (rec.server) {
+      // the listening descriptor closes now ('close' waits for the accepted connections)
       this.refusePending(rec);
       rec.server.close();
+      rec.osClosed = true;
     } else if (rec.socket && !rec.osClosed) {
       const socket = rec.socket;
       socket.end();
@@ -355,7 +355,6 @@ export class SocketTable implements SocketAdapter {
     const closing: Promise<void>[] = [];
     for (const rec of [...this.records.values()]) {
       if (rec.socket && !rec.osClosed) closing.push(new Promise((resolve) => rec.socket!.once("close", () => resolve())));
-      if (rec.server && !rec.osClosed) closing.push(new Promise((resolve) => rec.server!.once("close", () => resolve())));
       this.forget(rec);
     }
     await Promise.all(closing);
