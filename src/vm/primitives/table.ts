@@ -22,6 +22,8 @@ import { timePrimitives } from "./time.js";
 import { systemPrimitives, systemModule } from "./system.js";
 import { compilerModule } from "./compiler.js";
 import { blockModule } from "./block.js";
+import { socketModule } from "./socket.js";
+import { fileModule } from "./file.js";
 
 export type PrimitiveFn = (vm: Interpreter, argCount: number) => boolean;
 
@@ -53,6 +55,9 @@ export function createPrimitiveTable(): PrimitiveTable {
   modules.set("OzCompiler", compilerModule);
   modules.set("OzNumbers", numbersModule);
   modules.set("MiscPrimitivePlugin", stringModule);
+  // host services: their primitives fail (unavailable) unless the host gives the VM an adapter
+  modules.set("SocketPlugin", socketModule);
+  modules.set("FilePlugin", fileModule);
   return { numbered, modules, namedCache: new Map() };
 }
 
