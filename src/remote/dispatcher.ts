@@ -68,7 +68,26 @@ const RELEASED_MARK = Object.freeze({ space: undefined, kind: "released" }) as u
 const SUBCLASS_KINDS = new Set(["normal", "variable", "variableByte", "variableWord", "weak", "immediate"]);
 const EVENT_TYPES = new Set(["state", "transcript", "error", "defined", "undefined"]);
 
+/**
+ * Remote activity, for the hypervisor's scheduler: while clients are being served, guests should run in
+ * shorter slices so that a request, which needs a few event-loop turns (HTTP/2 frames in, reply frames
+ * out), is not delayed by a full slice at each turn.
+ */
+export class Activity {
+  /** unary calls being served */
+  inFlight = 0;
+  /** when a call last started or ended (performance.now()) */
+  lastAt = -Infinity;
+
+  /** true while calls are in flight or ended less than `windowMs` ago */
+  interactive(windowMs = 20): boolean {
+    return this.inFlight > 0 || performance.now() - this.lastAt < windowMs;
+  }
+}
+
 export class Dispatcher {
+  readonly activity = new Activity();
+
   constructor(
     readonly hypervisor: HypervisorApi,
     readonly auth: Authenticator,
@@ -94,6 +113,9 @@ export class Dispatcher {
     if (op.stream) throw new RemoteError("failedPrecondition", `${key} is a stream: subscribe to it`);
     this.authorize(op, ctx);
     ctx.session.touch();
+    const activity = this.activity;
+    activity.inFlight++;
+    activity.lastAt = performance.now();
     try {
       const c = await this.prepare(op, request, ctx);
       const raw = await HANDLERS[op.name](c);
@@ -102,6 +124,9 @@ export class Dispatcher {
       // a bad argument of a control-plane call is the control plane's kind of error
       if (op.service === "Hypervisor" && e instanceof MembraneError && e.code === "invalidArgument") throw new HypervisorError("invalidArgument", e.message);
       throw e;
+    } finally {
+      activity.inFlight--;
+      activity.lastAt = performance.now();
     }
   }
 

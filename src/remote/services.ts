@@ -13,7 +13,7 @@ import type { Duplex } from "node:stream";
 import type { ObjectSpace } from "../membrane/objectSpace.js";
 import type { HypervisorApi } from "../hypervisor/types.js";
 import type { Authenticator } from "./auth.js";
-import { Dispatcher } from "./dispatcher.js";
+import { Dispatcher, type Activity } from "./dispatcher.js";
 import { GrpcGateway } from "./grpcServer.js";
 import { HealthService } from "./health.js";
 import { ReflectionService } from "./reflection.js";
@@ -48,6 +48,8 @@ export interface RemoteServicesOptions {
 
 export interface RemoteServices {
   readonly dispatcher: Dispatcher;
+  /** remote calls in flight and recent: a scheduler shortens guest slices while `activity.interactive()` */
+  readonly activity: Activity;
   readonly sessions: SessionRegistry;
   readonly health: HealthService;
   readonly grpc: GrpcGateway;
@@ -125,6 +127,7 @@ export function createRemoteServices(hypervisor: HypervisorApi, auth: Authentica
   let closed = false;
   return {
     dispatcher,
+    activity: dispatcher.activity,
     sessions,
     health,
     grpc: grpcGateway,

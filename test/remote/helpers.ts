@@ -1,8 +1,8 @@
 /**
- * Test fixtures: a FakeHypervisor with guests, a remote server on ephemeral loopback ports, tokens for each
+ * Test fixtures: a LocalHypervisor with guests, a remote server on ephemeral loopback ports, tokens for each
  * role, and clients; `close()` stops everything that was started.
  */
-import { FakeHypervisor } from "./fakeHypervisor.js";
+import { LocalHypervisor } from "../../src/remote/testing/localHypervisor.js";
 import { StaticAuthenticator, type Authenticator } from "../../src/remote/auth.js";
 import { startRemoteServer, type RemoteServerOptions, type RunningRemoteServer } from "../../src/remote/server.js";
 import { connect, type ConnectOptions, type OzClient } from "../../src/remote/client/connect.js";
@@ -10,7 +10,7 @@ import { connect, type ConnectOptions, type OzClient } from "../../src/remote/cl
 export const TOKENS = { read: "read-token-0123456789", control: "control-token-0123456789", admin: "admin-token-0123456789" } as const;
 
 export interface Fixture {
-  hv: FakeHypervisor;
+  hv: LocalHypervisor;
   server: RunningRemoteServer;
   url(transport: "grpc" | "ws"): string;
   connect(transport: "grpc" | "ws", token?: string, options?: ConnectOptions): Promise<OzClient>;
@@ -18,7 +18,7 @@ export interface Fixture {
 }
 
 export async function startFixture(options: { guests?: string[]; server?: RemoteServerOptions; auth?: Authenticator } = {}): Promise<Fixture> {
-  const hv = new FakeHypervisor();
+  const hv = new LocalHypervisor();
   for (const g of options.guests ?? ["alpha"]) await hv.define(g);
   const auth = options.auth ?? new StaticAuthenticator({ [TOKENS.read]: "read", [TOKENS.control]: "control", [TOKENS.admin]: "admin" });
   const server = await startRemoteServer(hv, auth, { host: "127.0.0.1", grpcPort: 0, httpPort: 0, ...options.server });

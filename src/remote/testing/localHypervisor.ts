@@ -1,23 +1,24 @@
 /**
- * A small HypervisorApi over LocalObjectSpaces, for testing the remote services without the daemon: guests
- * are kernel-image sessions (or given image bytes); a running guest runs slices of a couple of
- * milliseconds between event-loop turns, as the daemon does; host jobs (evaluate, printString...) run ahead
- * of the guest's own slices. Lifecycle verbs change the state and publish events.
+ * A small HypervisorApi over LocalObjectSpaces, for testing and benchmarking the remote services without
+ * the daemon (src/hypervisor is the real one): guests are kernel-image sessions (or given image bytes);
+ * running guests take turns, one slice of a couple of milliseconds per event-loop turn, as the daemon does;
+ * host jobs (evaluate, printString...) run ahead of the guests' own slices. Lifecycle verbs change the
+ * state and publish events. No quotas, no persistence.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { LocalObjectSpace } from "../../src/membrane/local/space.js";
-import { runJob } from "../../src/membrane/local/jobs.js";
-import type { ObjectSpace } from "../../src/membrane/objectSpace.js";
+import { LocalObjectSpace } from "../../membrane/local/space.js";
+import { runJob } from "../../membrane/local/jobs.js";
+import type { ObjectSpace } from "../../membrane/objectSpace.js";
 import {
   HypervisorError, type CloneOptions, type DaemonStats, type DefineOptions, type GuestConfig, type GuestInfo, type GuestState, type HypervisorApi,
   type HypervisorEvent, type StateReason,
-} from "../../src/hypervisor/types.js";
-import { kernelImageBytes } from "../../src/tools/kernelImage.js";
-import { nodeHost } from "../../src/tools/host/nodeHost.js";
-import { MemoryChanges } from "../../src/tools/host/sourceFiles.js";
-import { sourceFilesOf } from "../../src/tools/session.js";
+} from "../../hypervisor/types.js";
+import { kernelImageBytes } from "../../tools/kernelImage.js";
+import { nodeHost } from "../../tools/host/nodeHost.js";
+import { MemoryChanges } from "../../tools/host/sourceFiles.js";
+import { sourceFilesOf } from "../../tools/session.js";
 
 interface Guest {
   name: string;
@@ -27,19 +28,25 @@ interface Guest {
   config: GuestConfig;
   transcript: string;
   jobs: number;
-  timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
+  /** nothing runnable until this time (ms, performance.now()) */
+  idleUntil: number;
   startedAt: number;
   slices: number;
   cpuMs: number;
 }
 
-export class FakeHypervisor implements HypervisorApi {
+export class LocalHypervisor implements HypervisorApi {
   private readonly guests = new Map<string, Guest>();
   private readonly listeners = new Set<(e: HypervisorEvent) => void>();
-  private readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), "oz-fake-hv-"));
+  private readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), "oz-local-hv-"));
   readonly startedAt = Date.now();
   /** slice length of running guests, ms */
   sliceMs = 2;
+  /** shorter slices while this says clients are being served (RemoteServices.activity.interactive) */
+  interactive: (() => boolean) | undefined;
+  interactiveSliceMs = 0.5;
+  private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
+  private turn = 0;
 
   private emit(e: HypervisorEvent): void {
     for (const l of [...this.listeners]) l(e);
@@ -97,7 +104,7 @@ export class FakeHypervisor implements HypervisorApi {
       throw new HypervisorError("invalidArgument", `not an image: ${e instanceof Error ? e.message : String(e)}`);
     }
     host.sources.kernelFiles.push(...sourceFilesOf(space.mem));
-    Object.assign(g, { space, state: "shutoff", reason: "defined", config: { name, ...(options.config ?? {}) }, jobs: 0, timer: undefined, startedAt: 0, slices: 0, cpuMs: 0 });
+    Object.assign(g, { space, state: "shutoff", reason: "defined", config: { name, ...(options.config ?? {}) }, jobs: 0, idleUntil: 0, startedAt: 0, slices: 0, cpuMs: 0 });
     space.executor = async (job, budget) => {
       g.jobs++;
       try {
@@ -111,27 +118,33 @@ export class FakeHypervisor implements HypervisorApi {
     return this.info(name);
   }
 
-  private schedule(g: Guest, delayMs = 0): void {
-    if (g.timer) return;
+  /** The scheduler: one slice of one running guest (round robin) per event-loop turn. */
+  private schedule(delayMs = 0): void {
+    if (this.timer) return;
     const run = () => {
-      g.timer = undefined;
-      this.tick(g);
+      this.timer = undefined;
+      this.runOne();
     };
-    g.timer = delayMs > 0 ? setTimeout(run, delayMs) : setImmediate(run);
+    this.timer = delayMs > 0 ? setTimeout(run, delayMs) : setImmediate(run);
   }
 
-  private unschedule(g: Guest): void {
-    if (!g.timer) return;
-    clearTimeout(g.timer as NodeJS.Timeout);
-    clearImmediate(g.timer as NodeJS.Immediate);
-    g.timer = undefined;
+  private runOne(): void {
+    const running = [...this.guests.values()].filter((g) => g.state === "running");
+    if (running.length === 0) return;
+    const now = performance.now();
+    for (let i = 0; i < running.length; i++) {
+      const g = running[(this.turn + i) % running.length];
+      if (g.jobs > 0 || g.idleUntil > now) continue;
+      this.turn = (this.turn + i + 1) % running.length;
+      this.slice(g);
+      return this.schedule();
+    }
+    this.schedule(1);
   }
 
-  private tick(g: Guest): void {
-    if (g.state !== "running" || this.guests.get(g.name) !== g) return;
-    if (g.jobs > 0) return this.schedule(g, 1);
+  private slice(g: Guest): void {
     const t = performance.now();
-    const slice = g.space.vm.run({ ms: this.sliceMs });
+    const slice = g.space.vm.run({ ms: this.interactive?.() ? this.interactiveSliceMs : this.sliceMs });
     g.cpuMs += performance.now() - t;
     g.slices++;
     if (slice.reason === "fault") {
@@ -141,7 +154,7 @@ export class FakeHypervisor implements HypervisorApi {
       return;
     }
     if (slice.reason === "quit") return this.setState(g, "crashed", "quit");
-    this.schedule(g, slice.reason === "idle" ? 2 : 0);
+    if (slice.reason === "idle") g.idleUntil = performance.now() + 2;
   }
 
   async start(name: string): Promise<GuestInfo> {
@@ -153,14 +166,13 @@ export class FakeHypervisor implements HypervisorApi {
       const r = await g.space.evaluate(g.config.startup, { budget: { ms: 10_000 } });
       if (!r.ok) this.emit({ type: "error", guest: name, message: r.description, stack: r.stack.map((f) => f.description), at: Date.now() });
     }
-    this.schedule(g);
+    this.schedule();
     return this.info(name);
   }
 
   async suspend(name: string): Promise<GuestInfo> {
     const g = this.guest(name);
     if (g.state !== "running") throw new HypervisorError("failedPrecondition", `${name} is not running`);
-    this.unschedule(g);
     this.setState(g, "paused", "user");
     return this.info(name);
   }
@@ -169,14 +181,14 @@ export class FakeHypervisor implements HypervisorApi {
     const g = this.guest(name);
     if (g.state !== "paused") throw new HypervisorError("failedPrecondition", `${name} is not paused`);
     this.setState(g, "running", "unpaused");
-    this.schedule(g);
+    g.idleUntil = 0;
+    this.schedule();
     return this.info(name);
   }
 
   async interrupt(name: string): Promise<GuestInfo> {
     const g = this.guest(name);
     if (g.state !== "running") throw new HypervisorError("failedPrecondition", `${name} is not running`);
-    this.unschedule(g);
     this.setState(g, "paused", "interrupt");
     return this.info(name);
   }
@@ -197,14 +209,12 @@ export class FakeHypervisor implements HypervisorApi {
 
   async stop(name: string): Promise<GuestInfo> {
     const g = this.guest(name);
-    this.unschedule(g);
     this.setState(g, "shutoff", "stopped");
     return this.info(name);
   }
 
   async destroy(name: string): Promise<void> {
     const g = this.guest(name);
-    this.unschedule(g);
     this.guests.delete(name);
     g.space.releaseAll();
     this.emit({ type: "undefined", guest: name, at: Date.now() });
@@ -234,7 +244,11 @@ export class FakeHypervisor implements HypervisorApi {
   }
 
   async shutdown(): Promise<void> {
-    for (const g of this.guests.values()) this.unschedule(g);
+    if (this.timer) {
+      clearTimeout(this.timer as NodeJS.Timeout);
+      clearImmediate(this.timer as NodeJS.Immediate);
+      this.timer = undefined;
+    }
     this.guests.clear();
     this.listeners.clear();
     fs.rmSync(this.dir, { recursive: true, force: true });
