@@ -147,7 +147,8 @@ export interface ClassMirror extends ObjectMirror {
   lookup(selector: string): Promise<MethodMirror | undefined>;
   /** compiles a method from source in this class (a compile error is a MembraneError "compileError") */
   compile(source: string, options?: CompileOptions): Promise<MethodMirror>;
-  removeMethod(selector: string): Promise<void>;
+  /** removes a method (logged to the changes file first unless `logChange` is false); notFound when there is none */
+  removeMethod(selector: string, options?: { logChange?: boolean }): Promise<void>;
   methodDictionary(): Promise<MethodDictionaryMirror>;
   classPool(): Promise<ClassPoolMirror>;
   metaclass(): Promise<MetaclassMirror>;

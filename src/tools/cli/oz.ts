@@ -7,8 +7,9 @@ import { UsageError } from "./args.js";
 import { runCommand } from "./commands/run.js";
 import { evalCommand } from "./commands/eval.js";
 import { imageCommand } from "./commands/image.js";
+import { changesCommand } from "./commands/changes.js";
 
-export const COMMANDS: Command[] = [runCommand, evalCommand, imageCommand];
+export const COMMANDS: Command[] = [runCommand, evalCommand, imageCommand, changesCommand];
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -1,0 +1,94 @@
+/**
+ * Image files as object spaces (the paper's section 4.5: "loading an existing image file consists in
+ * putting the object graph from that image inside the object space"): open an image file without running
+ * it, with its `.changes` file beside it as the space's changes log, and save a space as an image file
+ * (written atomically, then the changes file is marked: the changes before the mark are in the image).
+ *
+ *   const { space, changes, close } = openImageFile("app.image");   // nothing runs
+ *   ...surgery through mirrors...                                   // logged to app.changes first
+ *   await saveImageFile(space, "app.image", changes);               // app.image replaced, app.changes marked
+ *   close();
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { ObjectSpace } from "../objectSpace.js";
+import { MembraneError } from "../objectSpace.js";
+import { LocalObjectSpace, type LocalSpaceOptions } from "./space.js";
+import { ChangesFile, type ChangesLog } from "../../tools/host/sourceFiles.js";
+import { nodeHost } from "../../tools/host/nodeHost.js";
+import { sourceFilesOf } from "../../tools/session.js";
+import { ImageFormatError } from "../../vm/image/imageFile.js";
+
+/** `app.image` → `app.changes`; any other name gets `.changes` appended. */
+export function changesPathFor(imagePath: string): string {
+  return imagePath.endsWith(".image") ? `${imagePath.slice(0, -".image".length)}.changes` : `${imagePath}.changes`;
+}
+
+export interface OpenImageOptions extends LocalSpaceOptions {
+  /** the changes file (default: beside the image, see changesPathFor) */
+  changesPath?: string;
+  /** where Transcript output goes (default: discarded) */
+  write?: (text: string) => void;
+}
+
+export interface OpenedImage {
+  space: LocalObjectSpace;
+  changes: ChangesFile;
+  changesPath: string;
+  /** closes the changes file and releases every mirror */
+  close(): void;
+}
+
+/** Opens an image file as an object space, without running it; its changes log is the image's changes file. */
+export function openImageFile(imagePath: string, options: OpenImageOptions = {}): OpenedImage {
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(fs.readFileSync(imagePath));
+  } catch (e) {
+    throw new MembraneError("notFound", `cannot read ${imagePath}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  const changesPath = options.changesPath ?? changesPathFor(imagePath);
+  const changes = new ChangesFile(changesPath);
+  const host = nodeHost({ write: options.write ?? (() => undefined), changes, kernelFiles: [] });
+  let space: LocalObjectSpace;
+  try {
+    space = LocalObjectSpace.fromImage(bytes, host, options);
+  } catch (e) {
+    if (e instanceof ImageFormatError) throw new MembraneError("invalidArgument", `${imagePath}: ${e.message}`);
+    throw e;
+  }
+  host.sources.kernelFiles.push(...sourceFilesOf(space.mem));
+  return {
+    space,
+    changes,
+    changesPath,
+    close() {
+      space.releaseAll();
+      changes.close();
+    },
+  };
+}
+
+/** Writes `bytes` to `file` atomically: a temporary file beside it, flushed, then renamed over it. */
+export function writeFileAtomically(file: string, bytes: Uint8Array): void {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  const fd = fs.openSync(tmp, "w");
+  try {
+    fs.writeSync(fd, bytes);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file);
+}
+
+/**
+ * Saves a space (local or remote) as an image file, atomically, then marks its changes log: the changes
+ * logged so far are in the image. Answers the image's size in bytes.
+ */
+export async function saveImageFile(space: ObjectSpace, imagePath: string, changes?: ChangesLog): Promise<number> {
+  const bytes = await space.snapshot();
+  writeFileAtomically(imagePath, bytes);
+  changes?.markSnapshot();
+  return bytes.length;
+}
