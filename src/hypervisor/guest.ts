@@ -242,7 +242,9 @@ export class Guest {
       if (this.gcPauses.length >= 1000) this.gcPauses.shift();
       this.gcPauses.push(r.ms);
     });
-    // host signals (sockets, timers of adapters) wake a parked guest
+    // host signals (sockets, files, timers of adapters) wake a parked guest: through the host's `wake`
+    // hook (the resource plugins call it) and whenever a semaphore signal is posted
+    (host as { wake?: () => void }).wake = () => this.wake();
     const signal = vm.signalSemaphoreAsync.bind(vm);
     vm.signalSemaphoreAsync = (semaphore: Oop) => {
       signal(semaphore);
@@ -413,7 +415,7 @@ export class Guest {
   // ------------------------------------------------------------------ slices
 
   /**
-   * Runs one slice of at most `ms` and deals with how it ended; answers the milliseconds it took. Never
+   * Runs one slice of at most `ms` and deals with how it ended; answers the CPU milliseconds charged. Never
    * throws: whatever goes wrong in this guest's code path crashes this guest only.
    */
   runSlice(ms: number, chargeQuota: boolean): number {
@@ -431,7 +433,10 @@ export class Guest {
     } catch (e) {
       slice = { reason: "fault", bytecodes: 0, sends: 0, elapsedMs: performance.now() - start, fault: { kind: "vmError", message: `internal error: ${e instanceof Error ? e.message : String(e)}` } };
     }
-    const elapsed = Math.max(slice.elapsedMs, 0);
+    // charged: the time the slice held the daemon's thread, the resource the guests share (on a loaded
+    // machine this includes time the OS gave to other processes, for every guest alike)
+    const elapsed = Math.max(0, slice.elapsedMs);
+    this.lastSliceWallMs = slice.elapsedMs;
     this.stats.cpuMs += elapsed;
     this.stats.bytecodes += slice.bytecodes;
     this.stats.sends += slice.sends;
@@ -478,6 +483,8 @@ export class Guest {
   }
 
   private starvingSlices = 0;
+  /** wall time of the last slice (the scheduler's samples) */
+  lastSliceWallMs = 0;
 
   private afterSlice(slice: SliceResult): void {
     const space = this.space!;

@@ -65,6 +65,7 @@ export class Hypervisor implements HypervisorApi {
     this.scheduler = new Scheduler({ heartbeatMs: options.heartbeatMs, sliceMs: options.sliceMs });
     this.hooks = [...(options.hooks ?? [])];
     this.log = options.log ?? (() => undefined);
+    this.scheduler.onError = (e, g) => this.log(`ozd: scheduler error in guest ${g.name}'s turn: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
     const kernelImage = options.kernelImage ?? (() => kernelImageBytes());
     this.env = {
       scheduler: this.scheduler,

@@ -37,6 +37,12 @@ function yieldToEventLoop(): Promise<void> {
 export class Scheduler {
   heartbeatMs: number;
   sliceMs: number;
+  /**
+   * When this answers true (remote calls in flight: the remote services' `activity.interactive()`), sub-
+   * slices are at most `interactiveSliceMs`, so that requests wait even less for the event loop.
+   */
+  interactive: (() => boolean) | undefined;
+  interactiveSliceMs = 0.5;
   private readonly guests = new Set<Guest>();
   private looping = false;
   private closed = false;
@@ -53,6 +59,13 @@ export class Scheduler {
   switchOverheadMs = 0;
   slicesMs: number[] = [];
   heartbeatLatenessMs: number[] = [];
+  /** time from the end of one guest's last slice to the start of the next guest's first slice (benchmarks) */
+  switchGapsMs: number[] = [];
+  private lastSliceEnd: number | undefined;
+  private lastSliceGuest: Guest | undefined;
+
+  /** where unexpected errors of the loop itself are reported */
+  onError: (error: unknown, guest: Guest) => void = () => undefined;
 
   constructor(options: SchedulerOptions = {}) {
     this.heartbeatMs = options.heartbeatMs ?? 20;
@@ -210,7 +223,13 @@ export class Scheduler {
           this.last = g;
         }
         this.turns++;
-        await this.turn(g);
+        try {
+          await this.turn(g);
+        } catch (e) {
+          // never reached by a guest's own faults (runSlice catches them); a bug here must not stop the loop
+          this.onError(e, g);
+          g.sched.vruntime += this.heartbeatMs;
+        }
         this.dueAt = performance.now();
         await yieldToEventLoop();
       }
@@ -218,6 +237,14 @@ export class Scheduler {
       this.current = undefined;
       this.looping = false;
       this.dueAt = undefined;
+    }
+  }
+
+  private isInteractive(): boolean {
+    try {
+      return this.interactive?.() ?? false;
+    } catch {
+      return false;
     }
   }
 
@@ -241,11 +268,17 @@ export class Scheduler {
       while (used < budget - 0.01) {
         const sliceStart = performance.now();
         if (lastEnd !== undefined) this.switchOverheadMs += sliceStart - lastEnd;
-        const ms = Math.min(this.sliceMs, budget - used);
+        else if (this.lastSliceGuest !== undefined && this.lastSliceGuest !== g && this.lastSliceEnd !== undefined) {
+          pushSample(this.switchGapsMs, sliceStart - this.lastSliceEnd);
+        }
+        const sliceMs = this.isInteractive() ? Math.min(this.sliceMs, this.interactiveSliceMs) : this.sliceMs;
+        const ms = Math.min(sliceMs, budget - used);
         const elapsed = g.runSlice(ms, !surgery);
         lastEnd = performance.now();
+        this.lastSliceEnd = lastEnd;
+        this.lastSliceGuest = g;
         used += elapsed;
-        pushSample(this.slicesMs, elapsed);
+        pushSample(this.slicesMs, g.lastSliceWallMs);
         if (!this.isRunnable(g) || g.isActive() === surgery) break;
         await yieldToEventLoop();
         if (!this.isRunnable(g) || g.isActive() === surgery) break;

@@ -110,7 +110,7 @@ describe.skipIf(!built)("ozd as a child process", () => {
     expect(out()).toContain(`created the admin token in ${path.join(dir, "admin.token")}`);
     for (const name of ["idle", "busy", "echo"]) expect(out()).toMatch(new RegExp(`ozd: guest ${name}: (running|paused) \\(`));
     await waitFor(() => /\[busy\] busy: computing/.test(out()) && /\[idle\] idle:/.test(out()) && /\[echo\] echo:/.test(out()), "a line from each guest");
-    const health = await (await fetch(`http://${child.http}/healthz`)).json();
+    const health = (await (await fetch(`http://${child.http}/healthz`)).json()) as any;
     expect(health.status).toBe("ok");
     expect(health.guests.map((g: { name: string }) => g.name)).toEqual(["busy", "echo", "idle"]);
     // the busy guest runs under its 300 ms/s quota
