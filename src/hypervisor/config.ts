@@ -11,6 +11,7 @@
  *     "sliceMs": 2,                       // longest run between two returns to the event loop
  *     "snapshotIntervalMs": 300000,       // periodic snapshots of running guests (0: never)
  *     "logTranscripts": false,            // copy guests' Transcript lines to the daemon's stdout
+ *     "resources": { "maxSockets": 1024 },  // daemon-wide limits, per-guest defaults (docs/resources.md)
  *     "guests": [
  *       { "name": "busy", "autostart": true, "cpu": { "quotaMs": 300, "periodMs": 1000 },
  *         "weight": 100, "memoryLimitBytes": 67108864, "startup": "[true] whileTrue: [...]" }
@@ -20,6 +21,8 @@
 import * as fs from "node:fs";
 import { parseExpression, CompileError } from "../vm/compiler/index.js";
 import type { GuestConfig } from "./types.js";
+import type { ResourceLimits } from "./resources/limits.js";
+import { validateResourceLimits } from "./resources/config.js";
 
 export interface DaemonConfig {
   dataDir: string;
@@ -34,6 +37,8 @@ export interface DaemonConfig {
   /** copy every guest's Transcript lines to the daemon's stdout, prefixed with the guest's name */
   logTranscripts: boolean;
   guests: GuestConfig[];
+  /** daemon-wide resource limits and per-guest defaults (docs/resources.md); absent fields keep the defaults */
+  resources?: Partial<ResourceLimits>;
 }
 
 export class ConfigError extends Error {
@@ -87,11 +92,15 @@ export const DEFAULT_CONFIG: Readonly<Record<string, unknown>> = {
     {
       name: "echo",
       autostart: true,
+      maxSockets: 32,
       startup: [
-        "(Smalltalk includesKey: #OzEchoService)",
-        "  ifTrue: [(Smalltalk at: #OzEchoService) startOn: 7070.",
-        "    Transcript show: 'echo: serving TCP on 127.0.0.1:7070'; cr]",
-        "  ifFalse: [Transcript show: 'echo: this kernel has no sockets yet (OzEchoService); waiting'; cr]",
+        "Socket isAvailable",
+        "  ifFalse: [Transcript show: 'echo: this host gives the guest no sockets; waiting'; cr]",
+        "  ifTrue: [",
+        "    [OzEchoService startOn: 7070.",
+        "     Transcript show: 'echo: serving TCP on 127.0.0.1:7070 (it sends back what it receives)'; cr]",
+        "      on: NetworkError",
+        "      do: [:e | Transcript show: 'echo: cannot serve on 127.0.0.1:7070: ', e messageText; cr]]",
       ].join("\n"),
     },
   ],
@@ -202,7 +211,7 @@ export function validateGuestConfig(v: Json, where: string, options: { requireNa
   return config;
 }
 
-const TOP_FIELDS = ["dataDir", "grpc", "http", "heartbeatMs", "sliceMs", "snapshotIntervalMs", "logTranscripts", "guests"] as const;
+const TOP_FIELDS = ["dataDir", "grpc", "http", "heartbeatMs", "sliceMs", "snapshotIntervalMs", "logTranscripts", "guests", "resources"] as const;
 
 /** Validates a configuration document (parsed JSON) and fills in the defaults. */
 export function validateConfig(doc: Json): DaemonConfig {
@@ -225,6 +234,11 @@ export function validateConfig(doc: Json): DaemonConfig {
     }
   }
   if (doc.logTranscripts !== undefined) config.logTranscripts = boolean(doc.logTranscripts, "logTranscripts");
+  if (doc.resources !== undefined) {
+    config.resources = validateResourceLimits(doc.resources, "resources", (field, problem) => {
+      throw new ConfigError(field, problem);
+    });
+  }
   if (doc.guests !== undefined) {
     if (!Array.isArray(doc.guests)) throw new ConfigError("guests", `must be an array of guests (got ${describe(doc.guests)})`);
     const seen = new Set<string>();

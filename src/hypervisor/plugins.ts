@@ -6,7 +6,7 @@
 import type { DaemonPlugin } from "./daemon.js";
 
 /** Modules relative to this file (in dist/src/hypervisor/). Add yours here. */
-export const PLUGIN_MODULES = ["../metrics/daemonPlugin.js", "../remote/daemonPlugin.js"];
+export const PLUGIN_MODULES = ["../metrics/daemonPlugin.js", "../remote/daemonPlugin.js", "./resources/daemonPlugin.js"];
 
 export async function defaultPlugins(log: (line: string) => void = () => undefined): Promise<DaemonPlugin[]> {
   const out: DaemonPlugin[] = [];

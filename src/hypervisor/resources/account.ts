@@ -198,9 +198,7 @@ export class ResourceAccount {
     if (this.dyingTimer !== undefined) clearTimeout(this.dyingTimer);
     this.dyingTimer = undefined;
     this.dying.length = 0;
-    const closing = [this.sockets.releaseAll(), this.files.releaseAll()];
-    this.attached = false;
-    await Promise.all(closing);
+    await Promise.all([this.sockets.releaseAll(), this.files.releaseAll()]);
   }
 
   // ------------------------------------------------------------------ statistics
