@@ -41,6 +41,11 @@ export const BRACE_STACK_LIMIT = 32;
 /** Frame sizes of small and large contexts (header.ts: the large frame bit). */
 export const SMALL_FRAME = 16;
 export const LARGE_FRAME = 56;
+/**
+ * Slots a frame keeps free for what the VM itself pushes on a method's behalf: the Message of a unary
+ * doesNotUnderstand: (1), #cannotReturn: (2), #aboutToReturn:through: and #run:with:in: (3).
+ */
+export const VM_PUSH_RESERVE = 3;
 
 const SPECIAL_INDEX = new Map<string, number>(SPECIAL_SELECTORS.map(([selector], index) => [selector, index]));
 const IDENTICAL = SPECIAL_INDEX.get("==")!;
@@ -95,7 +100,7 @@ export class CodeGenerator {
       if (last.kind === "return") this.returnStatement(last);
       else this.returnStatement({ kind: "return", value: last, start: last.start, end: last.end });
     }
-    this.frameNeed = Math.max(this.frameNeed, method.numTemps + this.em.maxDepth);
+    this.frameNeed = Math.max(this.frameNeed, method.numTemps + this.em.maxDepth) + VM_PUSH_RESERVE;
     if (this.frameNeed > LARGE_FRAME) {
       throw this.info.error(`Method too complex: it needs ${this.frameNeed} stack slots (at most ${LARGE_FRAME})`, root.start);
     }

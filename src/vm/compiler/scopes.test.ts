@@ -273,7 +273,7 @@ describe("closure code", () => {
   });
 
   test("a block's frame counts towards the method's large frame bit", () => {
-    const temps = Array.from({ length: 15 }, (_, i) => `t${i}`).join(" ");
+    const temps = Array.from({ length: 12 }, (_, i) => `t${i}`).join(" ");
     expect(compile(`foo ^[| ${temps} | t0]`).largeFrame).toBe(false);
     expect(compile(`foo ^[:a :b | | ${temps} | t0]`).largeFrame).toBe(true);
   });

@@ -122,10 +122,30 @@ export function popIntoNewArray(vm: Interpreter, size: number): void {
 }
 
 /**
- * Activates `closure` with `argCount` arguments on the stack above it (primitives 201-206, 221-222).
- * Answers false (the primitive fails) when the argument count does not match.
+ * Saves the caller's registers (its stack cut back to `callerTop`) and makes `ctx`, already filled by the
+ * caller of this function, the active context, about to run `method` at byte `ip` with stack top `sp`.
  */
-export function activateClosure(vm: Interpreter, closure: Oop, argCount: number): boolean {
+function enterContext(vm: Interpreter, ctx: Oop, method: Oop, receiver: Oop, callerTop: number, ip: number, stackp: number): void {
+  const w = vm.words;
+  const caller = vm.ctxBase;
+  w[caller + PC] = ((vm.ip - vm.method - 11) << 1) | 1;
+  w[caller + STACKP] = ((callerTop - caller - 5) << 1) | 1;
+  const base = (ctx >> 2) + HEADER_WORDS;
+  vm.activeContext = ctx;
+  vm.ctxBase = base;
+  vm.method = method;
+  vm.receiver = receiver;
+  vm.ip = ip;
+  vm.sp = base + 5 + stackp;
+}
+
+/**
+ * Activates `closure` with `argCount` arguments on the stack above it (primitives 201-206, 221-222), or,
+ * when `spread` is an Array, with the arguments held by that array (the stack then holds the closure and
+ * the array: valueWithArguments: from a frame too small to push them). Answers false (the primitive
+ * fails) when the argument count does not match.
+ */
+export function activateClosure(vm: Interpreter, closure: Oop, argCount: number, spread: Oop = 0): boolean {
   const mem = vm.mem;
   let w = vm.words;
   const cbase = (closure >> 2) + HEADER_WORDS;
@@ -138,10 +158,8 @@ export function activateClosure(vm: Interpreter, closure: Oop, argCount: number)
   if (ctx === 0) return vm.failWith(8);
   w = vm.words;
   const numCopied = w[cbase - 1] - BLOCK_CLOSURE_FIXED_SIZE;
-  const rcvrIndex = vm.sp - argCount;
-  const caller = vm.ctxBase;
-  w[caller + PC] = ((vm.ip - vm.method - 11) << 1) | 1;
-  w[caller + STACKP] = ((rcvrIndex - 1 - caller - 5) << 1) | 1;
+  const rcvrIndex = spread === 0 ? vm.sp - argCount : vm.sp - 1;
+  const args = spread === 0 ? rcvrIndex + 1 : (spread >> 2) + HEADER_WORDS;
   const base = (ctx >> 2) + HEADER_WORDS;
   const stackp = argCount + numCopied;
   w[base + SENDER] = vm.activeContext;
@@ -151,14 +169,41 @@ export function activateClosure(vm: Interpreter, closure: Oop, argCount: number)
   w[base + CLOSURE] = closure;
   const rcvr = w[(outer >> 2) + HEADER_WORDS + RECEIVER];
   w[base + RECEIVER] = rcvr;
-  for (let i = 0; i < argCount; i++) w[base + STACK + i] = w[rcvrIndex + 1 + i];
+  for (let i = 0; i < argCount; i++) w[base + STACK + i] = w[args + i];
   for (let i = 0; i < numCopied; i++) w[base + STACK + argCount + i] = w[cbase + BLOCK_CLOSURE_FIXED_SIZE + i];
-  vm.activeContext = ctx;
-  vm.ctxBase = base;
-  vm.method = method;
-  vm.receiver = rcvr;
-  vm.ip = method + 11 + (w[cbase + STARTPC] >> 1);
-  vm.sp = base + 5 + stackp;
+  enterContext(vm, ctx, method, rcvr, rcvrIndex - 1, method + 11 + (w[cbase + STARTPC] >> 1), stackp);
+  return true;
+}
+
+/**
+ * Activates `method` (which must have no primitive to run) for the receiver at stack index
+ * `receiverIndex`, its arguments taken from the Array `args`; the caller's stack is cut back below the
+ * receiver. For primitives that spread an argument array (perform:withArguments:, executeMethod) when
+ * the caller's frame has no room to push the arguments.
+ */
+export function activateMethodWithArray(vm: Interpreter, method: Oop, receiverIndex: number, args: Oop): boolean {
+  let w = vm.words;
+  const header = w[(method >> 2) + HEADER_WORDS] >> 1;
+  const numTemps = (header >> 18) & 0x3f;
+  const numLits = (header >> 9) & 0xff;
+  const numArgs = (header >> 24) & 0xf;
+  if (vm.mem.slotCount(args) !== numArgs) return vm.failWith(4);
+  const ctx = allocateContext(vm, (header & 0x20000) !== 0);
+  if (ctx === 0) return vm.failWith(8);
+  w = vm.words;
+  const nil = vm.mem.nilOop;
+  const base = (ctx >> 2) + HEADER_WORDS;
+  const rcvr = w[receiverIndex];
+  w[base + SENDER] = vm.activeContext;
+  w[base + PC] = ((((numLits + 1) << 2) + 1) << 1) | 1;
+  w[base + STACKP] = (numTemps << 1) | 1;
+  w[base + METHOD] = method;
+  w[base + CLOSURE] = nil;
+  w[base + RECEIVER] = rcvr;
+  const from = (args >> 2) + HEADER_WORDS;
+  for (let i = 0; i < numArgs; i++) w[base + STACK + i] = w[from + i];
+  for (let i = numArgs; i < numTemps; i++) w[base + STACK + i] = nil;
+  enterContext(vm, ctx, method, rcvr, receiverIndex - 1, method + 12 + ((numLits + 1) << 2), numTemps);
   return true;
 }
 

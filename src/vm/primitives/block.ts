@@ -9,7 +9,7 @@ import { Special } from "../memory/special.js";
 import { Format } from "../memory/format.js";
 import { BlockClosureLayout, ContextLayout, CONTEXT_FIXED_SIZE } from "../memory/layout.js";
 import type { Oop } from "../memory/oop.js";
-import { activateClosure, isLiveContext, killContext } from "../interpreter/contexts.js";
+import { activateClosure, activateMethodWithArray, hasStackRoom, isLiveContext, killContext } from "../interpreter/contexts.js";
 import { dispatch, executeMethod, primitiveIndexOf } from "../interpreter/sends.js";
 import { isUnwindMarked } from "../interpreter/returns.js";
 import { lookupMethodInClass } from "../interpreter/lookup.js";
@@ -50,6 +50,7 @@ function primitiveClosureValueWithArgs(vm: Interpreter, argCount: number): boole
   const n = vm.mem.slotCount(args);
   if (vm.mem.fetchPointer(closure, BlockClosureLayout.numArgs) !== ((n << 1) | 1)) return vm.failWith(PrimErr.badNumArgs);
   if (!vm.mem.canAllocate(4096)) return vm.failWith(PrimErr.insufficientObjectMemory);
+  if (!hasStackRoom(vm, n - 1)) return activateClosure(vm, closure, n, args) || vm.failWith(PrimErr.badNumArgs);
   vm.pop(1);
   for (let i = 0; i < n; i++) vm.push(vm.mem.fetchPointer(args, i));
   if (activateClosure(vm, closure, n)) return true;
@@ -82,6 +83,11 @@ function performWithArgs(vm: Interpreter, selector: Oop, args: Oop, lookupClass:
   const method = lookupMethodInClass(vm.mem, lookupClass, selector);
   if (method !== 0 && primitiveIndexOf(vm, method) >= 0 && methodNumArgs(vm, method) !== n) return vm.failWith(PrimErr.badNumArgs);
   if (!vm.mem.canAllocate(4096)) return vm.failWith(PrimErr.insufficientObjectMemory);
+  if (!hasStackRoom(vm, n - popCount)) {
+    // no room to push the arguments: activate straight from the array (a method without primitive only)
+    if (method === 0 || primitiveIndexOf(vm, method) !== 0) return vm.failWith(PrimErr.limitExceeded);
+    return activateMethodWithArray(vm, method, vm.sp - popCount, args);
+  }
   vm.pop(popCount);
   for (let i = 0; i < n; i++) vm.push(vm.mem.fetchPointer(args, i));
   dispatch(vm, selector, n, lookupClass, vm.ip);
@@ -126,6 +132,12 @@ function primitiveExecuteMethodArgsArray(vm: Interpreter, argCount: number): boo
   const n = mem.slotCount(args);
   if (methodNumArgs(vm, method) !== n) return vm.failWith(PrimErr.badNumArgs);
   if (!mem.canAllocate(4096)) return vm.failWith(PrimErr.insufficientObjectMemory);
+  if (!hasStackRoom(vm, n - argCount)) {
+    if (primitiveIndexOf(vm, method) !== 0) return vm.failWith(PrimErr.limitExceeded);
+    const receiverIndex = vm.sp - argCount;
+    vm.words[receiverIndex] = rcvr;
+    return activateMethodWithArray(vm, method, receiverIndex, args);
+  }
   vm.pop(argCount + 1);
   vm.push(rcvr);
   for (let i = 0; i < n; i++) vm.push(mem.fetchPointer(args, i));
@@ -142,6 +154,7 @@ function primitiveDoPrimitiveWithArgs(vm: Interpreter, argCount: number): boolea
   const prim = vm.primitives.numbered[index >> 1];
   if (prim === undefined || (index >> 1) === 118) return vm.failWith(PrimErr.notFound);
   const n = vm.mem.slotCount(args);
+  if (!hasStackRoom(vm, n - 2)) return vm.failWith(PrimErr.limitExceeded);
   vm.pop(2);
   for (let i = 0; i < n; i++) vm.push(vm.mem.fetchPointer(args, i));
   if (prim(vm, n)) return true;
