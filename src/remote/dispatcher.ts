@@ -515,7 +515,7 @@ const HANDLERS: Record<string, Handler> = {
   RunUntilFinished: (c) => c.space.runUntilFinished(c.args.process, c.args.budget),
   Evaluate: (c) => c.space.evaluate(c.args.source, opts({ receiver: c.args.receiver, budget: c.args.budget, priority: c.args.priority, origin: c.args.origin })),
   SpaceInterrupt: (c) => c.space.interrupt(),
-  CollectGarbage: (c) => c.space.collectGarbage(),
+  CollectGarbage: (c) => c.space.collectGarbage(c.args.kind),
   SpaceStats: (c) => c.space.stats(),
   SpaceSnapshot: (c) => c.space.snapshot(),
 
@@ -571,7 +571,7 @@ const HANDLERS: Record<string, Handler> = {
   ClassMethodAt: (c) => c.mirror.methodAt(c.args.selector),
   ClassLookup: (c) => c.mirror.lookup(c.args.selector),
   ClassCompile: (c) => c.mirror.compile(c.args.source, c.args.options),
-  ClassRemoveMethod: (c) => c.mirror.removeMethod(c.args.selector),
+  ClassRemoveMethod: (c) => c.mirror.removeMethod(c.args.selector, opts({ logChange: c.args.logChange })),
   ClassMethodDictionary: (c) => c.mirror.methodDictionary(),
   ClassClassPool: (c) => c.mirror.classPool(),
   ClassMetaclass: (c) => c.mirror.metaclass(),

@@ -307,7 +307,7 @@ export const OPERATIONS: readonly OperationDef[] = [
     f("source", "string"), f("receiver", "handle", { optional: true }), f("budget", "RunBudget"), opt("priority", "double"), f("origin", "SourceOrigin"),
   ]),
   space("SpaceInterrupt", "control", "empty", "Stops the running guest at its next interrupt check."),
-  space("CollectGarbage", "control", "empty", "A full garbage collection (handles stay valid)."),
+  space("CollectGarbage", "control", "empty", "A garbage collection, full (default) or young (handles stay valid).", [opt("kind", "string", "full or young")]),
   space("SpaceStats", "read", "spaceStats", "Heap and execution figures."),
   space("SpaceSnapshot", "read", "bytes", "The image file bytes of the space as it is now."),
 
@@ -363,7 +363,7 @@ export const OPERATIONS: readonly OperationDef[] = [
   mirror(CLASS_KINDS, "ClassMethodAt", "read", "optionalMirror", "Its method for a selector.", [selector]),
   mirror(CLASS_KINDS, "ClassLookup", "read", "optionalMirror", "The method a send of this selector runs (inherited too).", [selector]),
   mirror(CLASS_KINDS, "ClassCompile", "control", "mirror", "Compiles and installs a method (a compile error is INVALID_ARGUMENT with the compiler's message).", [f("source", "string"), f("options", "CompileOptions")]),
-  mirror(CLASS_KINDS, "ClassRemoveMethod", "control", "empty", "Removes a method.", [selector]),
+  mirror(CLASS_KINDS, "ClassRemoveMethod", "control", "empty", "Removes a method (logged to the changes file first unless logChange is false).", [selector, opt("logChange", "bool")]),
   mirror(CLASS_KINDS, "ClassMethodDictionary", "read", "mirror", "Its method dictionary."),
   mirror(CLASS_KINDS, "ClassClassPool", "read", "mirror", "Its class variables."),
   mirror(CLASS_KINDS, "ClassMetaclass", "read", "mirror", "Its metaclass."),

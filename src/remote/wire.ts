@@ -9,6 +9,7 @@
 import { Packr } from "msgpackr";
 import { MembraneError, type ObjectMirror } from "../membrane/objectSpace.js";
 import { Char, FloatValue, Sym, type LocalValue } from "../membrane/values.js";
+import { describeHostValue } from "./fields.js";
 
 /** gRPC metadata: the session of a call, and the domain and code of an error (see errors.ts) */
 export const SESSION_METADATA = "oz-session";
@@ -68,11 +69,21 @@ export function isBytes(x: unknown): x is Uint8Array {
   return x instanceof Uint8Array;
 }
 
-/** Host value to wire. Mirrors are not LocalValues: the caller encodes them as `{ handle }`. */
-export function encodeLocal(v: LocalValue, depth = 0): WireValue {
-  if (depth > MAX_VALUE_DEPTH) throw bad("the value is nested too deeply");
-  if (depth === 0 && Array.isArray(v) && nestedDeeperThan(v, NESTED_ARRAY_LIMIT)) return { tree: { nodes: flatten(v) } };
-  if (v === null || v === undefined) return { nil: true };
+const NESTED_TOO_DEEPLY = "the value is nested too deeply (more than 1000 levels)";
+
+/**
+ * Host value to wire, refusing what the local space refuses, with its messages: host objects, cycles,
+ * more than 1000 levels. A mirror inside a value is not a host value: `mirrorCheck` throws the error for
+ * it (wrongSpace for another space's, invalidArgument for one of this space); without it, invalidArgument.
+ */
+export function encodeLocal(v: LocalValue, mirrorCheck?: (m: ObjectMirror) => void): WireValue {
+  const depth = { max: 0 };
+  const w = encodeAt(v, new Set(), 0, depth, mirrorCheck);
+  return depth.max > NESTED_ARRAY_LIMIT ? { tree: { nodes: flattenWire(w) } } : w;
+}
+
+function encodeAt(v: unknown, seen: Set<unknown>, depth: number, deepest: { max: number }, mirrorCheck?: (m: ObjectMirror) => void): WireValue {
+  if (v === null) return { nil: true };
   switch (typeof v) {
     case "boolean":
       return { boolean: v };
@@ -85,37 +96,40 @@ export function encodeLocal(v: LocalValue, depth = 0): WireValue {
   }
   if (v instanceof Sym) return { symbol: v.name };
   if (v instanceof Char) return { character: v.code };
-  if (v instanceof FloatValue) return Object.is(v.value, -0) ? { negativeZero: "float" } : { float: v.value };
+  if (v instanceof FloatValue) {
+    if (typeof v.value !== "number") throw bad("a FloatValue holds a number");
+    return Object.is(v.value, -0) ? { negativeZero: "float" } : { float: v.value };
+  }
   if (v instanceof Uint8Array) return { byteArray: v };
-  if (Array.isArray(v)) return { array: { values: v.map((e) => encodeLocal(e, depth + 1)) } };
-  throw bad(`cannot translate this host value into the guest: ${String(v)}`);
+  if (Array.isArray(v)) {
+    if (seen.has(v)) throw bad("the array contains itself: a cyclic host value cannot be translated");
+    if (depth > 1000) throw bad(NESTED_TOO_DEEPLY);
+    if (depth + 1 > deepest.max) deepest.max = depth + 1;
+    seen.add(v);
+    const values = v.map((e) => encodeAt(e, seen, depth + 1, deepest, mirrorCheck));
+    seen.delete(v);
+    return { array: { values } };
+  }
+  if (isMirrorLike(v)) {
+    if (mirrorCheck) mirrorCheck(v);
+    throw bad("a mirror is not a host value: pass the mirror itself where a value is expected, not inside a host array");
+  }
+  throw bad(
+    `cannot translate ${describeHostValue(v)} into the guest: only nil, booleans, integers, floats, characters, strings, symbols, and arrays and byte arrays of these cross the membrane`,
+  );
 }
 
-function isRecord(x: unknown): x is Record<string, unknown> {
-  return typeof x === "object" && x !== null && !Array.isArray(x) && !(x instanceof Uint8Array);
-}
-
-/**
- * Wire to host value. `resolveHandle` turns a handle into a mirror (server side, for arguments); without
- * it a handle is an error (results and LocalValue-only arguments).
- */
-function nestedDeeperThan(v: LocalValue[], limit: number): boolean {
-  if (limit <= 0) return true;
-  for (const e of v) if (Array.isArray(e) && nestedDeeperThan(e, limit - 1)) return true;
-  return false;
-}
-
-/** An Array as preorder nodes, without recursion (so that cycles and deep nesting end in a clean error). */
-function flatten(root: LocalValue[]): WireValue[] {
+/** A nested wire Array as preorder tree nodes, without recursion. */
+function flattenWire(root: WireValue): WireValue[] {
   const nodes: WireValue[] = [];
-  const stack: Array<{ items: LocalValue[]; next: number }> = [];
-  const visit = (v: LocalValue) => {
-    if (Array.isArray(v)) {
-      if (stack.length >= MAX_VALUE_DEPTH) throw bad("the value is nested too deeply");
-      nodes.push({ arraySize: v.length });
-      stack.push({ items: v, next: 0 });
+  const stack: Array<{ items: WireValue[]; next: number }> = [];
+  const visit = (w: WireValue) => {
+    if (w.array) {
+      const items = w.array.values ?? [];
+      nodes.push({ arraySize: items.length });
+      stack.push({ items, next: 0 });
     } else {
-      nodes.push(encodeLocal(v, 1));
+      nodes.push(w);
     }
   };
   visit(root);
@@ -127,6 +141,14 @@ function flatten(root: LocalValue[]): WireValue[] {
   return nodes;
 }
 
+function isRecord(x: unknown): x is Record<string, unknown> {
+  return typeof x === "object" && x !== null && !Array.isArray(x) && !(x instanceof Uint8Array);
+}
+
+/**
+ * Wire to host value. `resolveHandle` turns a handle into a mirror (server side, for arguments); without
+ * it a handle is an error (results and LocalValue-only arguments).
+ */
 function decodeTree(tree: unknown, where: string): LocalValue {
   const nodes = isRecord(tree) ? (tree as { nodes?: unknown }).nodes ?? [] : undefined;
   if (!Array.isArray(nodes)) throw bad(`${where}.tree must be a ValueTree ({ nodes: [...] })`);
@@ -155,7 +177,7 @@ function decodeTree(tree: unknown, where: string): LocalValue {
       top.remaining--;
     }
     if (open) {
-      if (stack.length >= MAX_VALUE_DEPTH) throw bad("the value is nested too deeply");
+      if (stack.length >= MAX_VALUE_DEPTH) throw bad(NESTED_TOO_DEEPLY);
       stack.push(open);
     }
     while (stack.length > 0 && stack[stack.length - 1].remaining === 0) stack.pop();
@@ -165,7 +187,7 @@ function decodeTree(tree: unknown, where: string): LocalValue {
 }
 
 export function decodeValue(w: unknown, where: string, resolveHandle?: (handle: string) => ObjectMirror, depth = 0, topLevelOnly = false): LocalValue | ObjectMirror {
-  if (depth > MAX_VALUE_DEPTH) throw bad("the value is nested too deeply");
+  if (depth > MAX_VALUE_DEPTH) throw bad(NESTED_TOO_DEEPLY);
   if (!isRecord(w)) throw bad(`${where} must be a Value (an object with one of ${VALUE_KEYS.join(", ")})`);
   let key: (typeof VALUE_KEYS)[number] | undefined;
   for (const k of VALUE_KEYS) {

@@ -262,7 +262,7 @@ export const SCENARIOS: Scenario[] = [
         literals: lits.map((l) => l.kind),
         bytecodes: [(await m.bytecodes()).constructor.name, (await m.bytecodes()).length > 0],
         disassembly: await m.disassembly(),
-        lines: [await m.lineForPc(1), await m.lineForPc(1000)],
+        lines: [await attempt(() => m.lineForPc(1)), await attempt(() => m.lineForPc(1000)), await attempt(() => m.lineForPc(18))],
         asMethod: (await m.asMethod()) === m,
         describe: await m.describe().then((d) => [d.className, d.kind, d.format]),
       };

@@ -5,7 +5,9 @@
 import type {
   CloneOptions, DaemonStats, DefineOptions, GuestConfig, GuestInfo, GuestStats, HypervisorEvent,
 } from "../../hypervisor/types.js";
+import { HypervisorError } from "../../hypervisor/types.js";
 import type { Role, TokenInfo, NewToken } from "../auth.js";
+import { checkArguments } from "./space.js";
 import type { RemoteObjectSpace } from "./space.js";
 import type { Transport } from "./transport.js";
 
@@ -49,7 +51,12 @@ export class RemoteHypervisor implements RemoteHypervisorApi {
     private readonly spaceOf: (name: string) => RemoteObjectSpace,
   ) {}
 
-  private call(name: string, args: Record<string, unknown> = {}): Promise<Reply> {
+  private async call(name: string, args: Record<string, unknown> = {}): Promise<Reply> {
+    try {
+      checkArguments(`Hypervisor.${name}`, args);
+    } catch (e) {
+      throw new HypervisorError("invalidArgument", (e as Error).message);
+    }
     return this.transport.call(`Hypervisor.${name}`, args);
   }
 

@@ -268,8 +268,8 @@ export class RemoteClassMirror extends RemoteObjectMirror implements ClassMirror
   compile(source: string, options?: CompileOptions): Promise<MethodMirror> {
     return this.mirror("ClassCompile", { source, options });
   }
-  removeMethod(selector: string): Promise<void> {
-    return this.void("ClassRemoveMethod", { selector });
+  removeMethod(selector: string, options?: { logChange?: boolean }): Promise<void> {
+    return this.void("ClassRemoveMethod", { selector, logChange: options?.logChange });
   }
   methodDictionary(): Promise<MethodDictionaryMirror> {
     return this.mirror("ClassMethodDictionary");

@@ -10,11 +10,19 @@ import type {
 } from "../../membrane/objectSpace.js";
 import { MembraneError } from "../../membrane/objectSpace.js";
 import { FloatValue, type LocalValue } from "../../membrane/values.js";
+import { checkFields, describeHostValue } from "../fields.js";
+import { OPERATIONS_BY_KEY } from "../schema.js";
 import { decodeLocal, encodeLocal, FOREIGN_HANDLE, isMirrorLike, plainBytes, RELEASED_HANDLE, type MirrorRef } from "../wire.js";
 import { RemoteObjectMirror, remoteMirror } from "./mirrors.js";
 import type { Transport } from "./transport.js";
 
 type Reply = Record<string, any>;
+
+/** The argument types, checked here as the local space checks them (the wire would coerce them). */
+export function checkArguments(op: string, args: Record<string, unknown>): void {
+  const def = OPERATIONS_BY_KEY.get(op);
+  if (def) checkFields(def.fields, args);
+}
 
 /** What the spaces of one client share: the transport, handle group generations, batched releases. */
 export class RemoteConnection {
@@ -86,11 +94,13 @@ export class RemoteObjectSpace implements ObjectSpace {
   }
 
   async request(name: string, args: Record<string, unknown> = {}): Promise<Reply> {
+    checkArguments(`ObjectSpace.${name}`, args);
     return this.connection.transport.call(`ObjectSpace.${name}`, this.withGroup({ guest: this.guest, ...args }));
   }
 
   async mirrorCall(m: RemoteObjectMirror, name: string, args: Record<string, unknown>): Promise<Reply> {
     const handle = m.liveHandle();
+    checkArguments(`ObjectSpace.${name}`, args);
     return this.connection.transport.call(`ObjectSpace.${name}`, m.space.withGroup({ handle, ...args }));
   }
 
@@ -118,7 +128,14 @@ export class RemoteObjectSpace implements ObjectSpace {
 
   argValue(value: ObjectMirror | LocalValue): unknown {
     if (isMirrorLike(value)) return { handle: this.lazyHandle(value) };
-    return encodeLocal(value as LocalValue);
+    return this.encode(value as LocalValue);
+  }
+
+  /** A host value for the wire; a mirror inside it is refused as the local space refuses it. */
+  encode(value: LocalValue): unknown {
+    return encodeLocal(value, (m) => {
+      if (!(m instanceof RemoteObjectMirror) || m.space.root !== this.root) throw new MembraneError("wrongSpace", "this mirror belongs to another object space");
+    });
   }
 
   private async mirror(name: string, args: Record<string, unknown> = {}): Promise<any> {
@@ -162,7 +179,7 @@ export class RemoteObjectSpace implements ObjectSpace {
   // ------------------------------------------------------------------ conversion
 
   async fromLocal(value: LocalValue): Promise<ObjectMirror> {
-    return this.mirror("FromLocal", { value: encodeLocal(value) });
+    return this.mirror("FromLocal", { value: this.encode(value) });
   }
   fromLocalString(text: string): Promise<ByteObjectMirror> {
     return this.mirror("FromLocalString", { text });
@@ -174,16 +191,18 @@ export class RemoteObjectSpace implements ObjectSpace {
     return this.mirror("FromLocalCharacter", typeof c === "number" ? { code: c } : { text: c });
   }
   async fromLocalInteger(n: number | bigint): Promise<ObjectMirror> {
-    return this.mirror("FromLocalInteger", { value: encodeLocal(n) });
+    return this.mirror("FromLocalInteger", { value: this.encode(n) });
   }
   async fromLocalFloat(x: number): Promise<ObjectMirror> {
-    return this.mirror("FromLocalFloat", { value: encodeLocal(x) });
+    return this.mirror("FromLocalFloat", { value: this.encode(x) });
   }
   fromLocalBoolean(b: boolean): Promise<ObjectMirror> {
     return this.mirror("FromLocalBoolean", { value: b });
   }
   async fromLocalArray(values: LocalValue[]): Promise<ObjectMirror> {
-    return this.mirror("FromLocalArray", { values: values.map((v) => encodeLocal(v)) });
+    if (!Array.isArray(values)) throw new MembraneError("invalidArgument", `fromLocalArray takes an array, not ${describeHostValue(values)}`);
+    this.encode(values);
+    return this.mirror("FromLocalArray", { values: values.map((v) => this.encode(v)) });
   }
   fromLocalByteArray(bytes: Uint8Array): Promise<ByteObjectMirror> {
     return this.mirror("FromLocalByteArray", { bytes });
@@ -302,8 +321,8 @@ export class RemoteObjectSpace implements ObjectSpace {
 
   // ------------------------------------------------------------------ whole image
 
-  async collectGarbage(): Promise<void> {
-    await this.request("CollectGarbage");
+  async collectGarbage(kind?: "full" | "young"): Promise<void> {
+    await this.request("CollectGarbage", { kind });
   }
   async stats(): Promise<SpaceStats> {
     const r = await this.request("SpaceStats");
