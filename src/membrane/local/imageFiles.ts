@@ -8,13 +8,17 @@
  *   ...surgery through mirrors...                                   // logged to app.changes first
  *   await saveImageFile(space, "app.image", changes);               // app.image replaced, app.changes marked
  *   close();
+ *
+ *   const clone = cloneImageFile("app.image");                      // a sandbox: same objects, same sources,
+ *   ...                                                              // nothing it does reaches app.image or app.changes
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { ObjectSpace } from "../objectSpace.js";
 import { MembraneError } from "../objectSpace.js";
 import { LocalObjectSpace, type LocalSpaceOptions } from "./space.js";
-import { ChangesFile, type ChangesLog } from "../../tools/host/sourceFiles.js";
+import { ChangesFile, formatChange, readChunkAt, type ChangesLog } from "../../tools/host/sourceFiles.js";
+import type { ChangeRecord } from "../../vm/host.js";
 import { nodeHost } from "../../tools/host/nodeHost.js";
 import { sourceFilesOf } from "../../tools/session.js";
 import { ImageFormatError } from "../../vm/image/imageFile.js";
@@ -91,4 +95,78 @@ export async function saveImageFile(space: ObjectSpace, imagePath: string, chang
   writeFileAtomically(imagePath, bytes);
   changes?.markSnapshot();
   return bytes.length;
+}
+
+/**
+ * A changes log over a read-only copy of an image's changes file: method sources already in the file
+ * read from it, new changes are kept in memory after it (positions go on from the file's end), and
+ * nothing is ever written. The log of a clone.
+ */
+export class OverlayChanges implements ChangesLog {
+  private readonly base: Buffer;
+  private added = "";
+  private addedBytes = 0;
+  private readonly chunks: Array<{ start: number; text: string }> = [];
+
+  constructor(file: string) {
+    let base: Buffer;
+    try {
+      base = fs.readFileSync(file);
+    } catch {
+      base = Buffer.alloc(0);
+    }
+    this.base = base;
+  }
+
+  append(record: ChangeRecord): number {
+    const { text, sourceOffset } = formatChange(record, new Date().toISOString());
+    const start = this.base.length + this.addedBytes;
+    this.chunks.push({ start, text });
+    this.added += text;
+    this.addedBytes += Buffer.byteLength(text, "utf8");
+    return start + Buffer.byteLength(text.slice(0, sourceOffset), "utf8");
+  }
+
+  read(position: number): string | undefined {
+    if (position < 0) return undefined;
+    if (position < this.base.length) return readChunkAt(this.base.subarray(position).toString("utf8"), 0);
+    const added = Buffer.from(this.added, "utf8");
+    const at = position - this.base.length;
+    return at < added.length ? readChunkAt(added.subarray(at).toString("utf8"), 0) : undefined;
+  }
+
+  markSnapshot(): void {
+    this.added += `\n"----SNAPSHOT----${new Date().toISOString()}----"!\n`;
+    this.addedBytes = Buffer.byteLength(this.added, "utf8");
+  }
+
+  /** The changes made in the clone, in the changes-file format. */
+  contents(): string {
+    return this.added;
+  }
+}
+
+/**
+ * Opens a clone of an image file: an object space on a copy of its bytes whose changes log is an
+ * OverlayChanges over the image's changes file. The clone can do anything; the image file and its changes
+ * file are never written.
+ */
+export function cloneImageFile(imagePath: string, options: OpenImageOptions = {}): { space: LocalObjectSpace; changes: OverlayChanges } {
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(fs.readFileSync(imagePath));
+  } catch (e) {
+    throw new MembraneError("notFound", `cannot read ${imagePath}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  const changes = new OverlayChanges(options.changesPath ?? changesPathFor(imagePath));
+  const host = nodeHost({ write: options.write ?? (() => undefined), changes, kernelFiles: [] });
+  let space: LocalObjectSpace;
+  try {
+    space = LocalObjectSpace.fromImage(bytes, host, options);
+  } catch (e) {
+    if (e instanceof ImageFormatError) throw new MembraneError("invalidArgument", `${imagePath}: ${e.message}`);
+    throw e;
+  }
+  host.sources.kernelFiles.push(...sourceFilesOf(space.mem));
+  return { space, changes };
 }
