@@ -27,7 +27,7 @@ import type { Oop } from "../vm/memory/oop.js";
 import { nodeHost } from "../tools/host/nodeHost.js";
 import { ChangesFile } from "../tools/host/sourceFiles.js";
 import { sourceFilesOf } from "../tools/session.js";
-import { changesSinceLastSnapshot, replayChanges, type ReplayReport } from "./replay.js";
+import { changesSinceLastSnapshot, replayChanges, type ReplayReport } from "../membrane/changes.js";
 import type { GuestConfig, GuestInfo, GuestState, GuestStats, HypervisorEvent, StateReason } from "./types.js";
 import { HypervisorError } from "./types.js";
 import { newSchedState, type GuestSchedState, type Scheduler } from "./scheduler.js";
