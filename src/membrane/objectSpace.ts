@@ -255,6 +255,8 @@ export interface SliceReport {
   sends: number;
   elapsedMs: number;
   fault?: { kind: string; message: string };
+  /** when idle: milliseconds until the guest's next timer fires (absent: no timer pending) */
+  nextTimerMs?: number;
 }
 
 /** One frame of a Smalltalk stack, as tools print it. */

@@ -105,3 +105,34 @@ export function formatFailure(outcome: Exclude<FileInOutcome, { ok: true }>): st
     }
   }
 }
+
+/**
+ * After a file-in, lets the image's own processes finish what the file started (forked processes,
+ * Delays), as a script in Pharo would: runs slices until no process wants to run and no timer is
+ * pending. An unhandled error in one of those processes is reported like a doit's.
+ */
+export async function runUntilQuiet(space: ObjectSpace, fileName: string): Promise<FileInOutcome | undefined> {
+  for (;;) {
+    const slice = await space.transferControl({ ms: 50 });
+    if (slice.reason === "quit") return undefined;
+    if (slice.reason === "fault") {
+      const failures = (await space.processes()).filter(() => true);
+      for (const p of failures) {
+        if ((await p.state()) !== "failed") continue;
+        const error = await p.failure();
+        const frames = await p.stack(100);
+        const stack: StackFrame[] = [];
+        for (const f of frames) stack.push({ description: await f.description(), line: await f.line() });
+        const errorClass = error ? await (await error.getClass()).name() : "Error";
+        return { ok: false, kind: "error", errorClass, messageText: slice.fault?.message ?? "", stack, where: fileName };
+      }
+      return { ok: false, kind: "stopped", message: `${fileName}: the image stopped: ${slice.fault?.message ?? "a fault"}` };
+    }
+    if (slice.reason === "idle") {
+      if (slice.nextTimerMs === undefined) return undefined;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(slice.nextTimerMs!, 1000)));
+    } else {
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+}

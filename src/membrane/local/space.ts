@@ -779,15 +779,14 @@ export class LocalObjectSpace implements ObjectSpace {
       const sup = keep(superclass, "a class");
       const superMeta = mem.fetchClassOf(sup.oop);
       const meta = keep(mem.instantiate(metaclassClass, 0), "a metaclass");
-      const cls = keep(mem.instantiate(meta.oop, 0), "a class");
-      if (mem.slotCount(meta.oop) <= MetaclassLayout.thisClass || mem.slotCount(cls.oop) <= ClassLayout.category) {
-        throw new MembraneError("failedPrecondition", "the image's Metaclass and Class do not have the contract's layout");
-      }
-      // the metaclass
+      if (mem.slotCount(meta.oop) <= MetaclassLayout.thisClass) throw new MembraneError("failedPrecondition", "the image's Metaclass does not have the contract's layout");
+      // the metaclass (its format says what its one instance, the class, looks like)
       mem.storePointer(meta.oop, BehaviorLayout.superclass, superMeta);
       mem.storePointer(meta.oop, BehaviorLayout.methodDict, keep(guarded(() => newMethodDictionary(mem, 32)), "a method dictionary").oop);
       mem.storePointer(meta.oop, BehaviorLayout.format, smallIntOop(mem.classFormatOf(superMeta)));
       mem.storePointer(meta.oop, ClassDescriptionLayout.instanceVariables, keep(mem.allocate(mem.specialObject(Special.classArray), Format.indexable, 0), "an array").oop);
+      const cls = keep(mem.instantiate(meta.oop, 0), "a class");
+      if (mem.slotCount(cls.oop) <= ClassLayout.category) throw new MembraneError("failedPrecondition", "the image's classes do not have the contract's layout");
       mem.storePointer(meta.oop, MetaclassLayout.thisClass, cls.oop);
       // the class
       mem.storePointer(cls.oop, BehaviorLayout.superclass, sup.oop);
@@ -1190,6 +1189,7 @@ export class LocalObjectSpace implements ObjectSpace {
       sends: slice.sends,
       elapsedMs: slice.elapsedMs,
       fault: fault ? { kind: fault.kind, message: fault.message } : undefined,
+      nextTimerMs: slice.wakeAt !== undefined ? Math.max(0, slice.wakeAt - this.vm.msClock()) : undefined,
     };
   }
 
@@ -1263,14 +1263,29 @@ export class LocalObjectSpace implements ObjectSpace {
         this.mem.releaseHandle(proc);
         return { ok: false, error, errorClass, messageText, description: outcome.description, stack };
       }
+      case "crashed": {
+        // another process failed while this evaluation ran: report that failure and its stack
+        const fault = outcome.slice.fault;
+        if (fault?.kind === "unhandledError" && fault.object && fault.process) {
+          const error = await this.mirrorOn(fault.object.oop);
+          const errorClass = className(this.mem, this.mem.fetchClassOf(fault.object.oop));
+          const stack = failureStackFrames(this, fault.process.oop, fault.object.oop);
+          const messageText = await this.messageTextOf(error, fault.message);
+          this.mem.releaseHandle(proc);
+          return { ok: false, error, errorClass, messageText, description: `in another process: ${fault.message}`, stack };
+        }
+        const nil = await this.nilObject();
+        this.mem.releaseHandle(proc);
+        const description = `the image stopped: ${outcome.description}`;
+        return { ok: false, error: nil, errorClass: "crashed", messageText: description, description, stack: [] };
+      }
       default: {
         const description =
           outcome.state === "budgetExhausted" ? "the evaluation ran out of its budget"
           : outcome.state === "idle" ? "the evaluation is waiting for something that never happens"
-          : outcome.state === "interrupted" ? "the evaluation was interrupted"
-          : `the image stopped: ${outcome.description}`;
-        const stack = outcome.state === "crashed" ? [] : processStackFrames(this, proc.oop);
-        if (outcome.state !== "crashed") await this.terminateProcess(proc.oop).catch(() => terminateAtVMLevel(this.vm, proc.oop));
+          : "the evaluation was interrupted";
+        const stack = processStackFrames(this, proc.oop);
+        await this.terminateProcess(proc.oop).catch(() => terminateAtVMLevel(this.vm, proc.oop));
         const nil = await this.nilObject();
         this.mem.releaseHandle(proc);
         return { ok: false, error: nil, errorClass: outcome.state, messageText: description, description, stack };

@@ -45,8 +45,12 @@ export function failureStackFrames(space: LocalObjectSpace, proc: Oop, exception
     }
   }
   if (signalContext !== 0) {
+    // skip the exception's own machinery: frames whose receiver is the exception or its class (the
+    // class-side `signal:` / `signalWithDividend:` that created it), as Pharo's signalerContext does
+    const exceptionClass = mem.fetchClassOf(exception);
+    const isMachinery = (receiver: Oop) => receiver === exception || receiver === exceptionClass;
     ctx = signalContext;
-    while (!isNil(mem, ctx) && mem.fetchPointer(ctx, ContextLayout.receiver) === exception) ctx = mem.fetchPointer(ctx, ContextLayout.sender);
+    while (!isNil(mem, ctx) && isMachinery(mem.fetchPointer(ctx, ContextLayout.receiver))) ctx = mem.fetchPointer(ctx, ContextLayout.sender);
   } else {
     ctx = start;
   }

@@ -3,7 +3,7 @@ import type { Command } from "../io.js";
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "../io.js";
 import { parseArgs } from "../args.js";
 import { openSession } from "../../session.js";
-import { fileIn, formatFailure } from "../../fileIn.js";
+import { fileIn, formatFailure, runUntilQuiet } from "../../fileIn.js";
 import { bytecodeTracer } from "../../../vm/interpreter/trace.js";
 
 export const runCommand: Command = {
@@ -12,7 +12,8 @@ export const runCommand: Command = {
   usage: `oz run FILE.st [--image IMAGE] [--trace]
 
 Files in FILE.st: class definitions, method sections (!Foo methodsFor: 'x'!) and doits, in order, in a
-fresh session on the kernel image (or IMAGE). Transcript output goes to stdout. The image is not saved.
+fresh session on the kernel image (or IMAGE), then lets the processes the file started run until none
+wants to run and no Delay is pending. Transcript output goes to stdout. The image is not saved.
 --trace prints every executed bytecode to stderr (slow: a debugging aid).
 
 Exit status: 0 when the whole file ran, 1 for a compile error (printed as FILE:LINE:COL with the line and
@@ -38,9 +39,10 @@ a caret) or an unhandled error (its class, message and Smalltalk stack on stderr
       log: (l) => io.err(`${l}\n`),
     });
     if (options.trace) space.vm.trace = bytecodeTracer((line) => io.err(line));
-    const outcome = await fileIn(space, text, { fileName: file });
-    if (!outcome.ok) {
-      io.err(`${formatFailure(outcome)}\n`);
+    const outcome = (await fileIn(space, text, { fileName: file })) ;
+    const finished = outcome.ok ? await runUntilQuiet(space, file) : outcome;
+    if (finished !== undefined && !finished.ok) {
+      io.err(`${formatFailure(finished)}\n`);
       return EXIT_FAILURE;
     }
     return EXIT_OK;
