@@ -531,6 +531,39 @@ export function conformanceSuite(name: string, makeSpace: SpaceFactory): void {
         expect(await saved.toLocal()).toBe("keep");
       });
 
+      it("arguments of the wrong type are invalidArgument errors, not crashes", async () => {
+        const space = await fresh();
+        const fixture = await defineFixture(space);
+        const bad = 42 as unknown as string;
+        const p = await space.createProcess(40, "1");
+        const checks: Array<[string, () => Promise<unknown>]> = [
+          ["classNamed", () => space.classNamed(bad)],
+          ["globalNamed", () => space.globalNamed(bad)],
+          ["setGlobal", () => space.setGlobal(bad, 1)],
+          ["methodAt", () => fixture.methodAt(bad)],
+          ["lookup", () => fixture.lookup(bad)],
+          ["includesSelector", () => fixture.includesSelector(bad)],
+          ["removeMethod", () => fixture.removeMethod(bad)],
+          ["instVarNamed", async () => (await fixture.newInstance()).instVarNamed(bad)],
+          ["classPool valueAt", async () => (await fixture.classPool()).valueAt(bad)],
+          ["method dictionary methodAt", async () => (await fixture.methodDictionary()).methodAt(bad)],
+          ["process stack", () => p.stack(-1)],
+          ["createProcess source", () => space.createProcess(40, bad)],
+          ["evaluate options", () => space.evaluate("1", { budget: { ms: "soon" as unknown as number } })],
+          ["evaluate origin", () => space.evaluate("1", { origin: { line: -1 } })],
+          ["defineSubclass", () => fixture.defineSubclass(null as never)],
+          ["defineSubclass names", () => fixture.defineSubclass({ name: "OzBadNames", instanceVariableNames: "a b" as unknown as string[] })],
+        ];
+        for (const [what, check] of checks) {
+          await expectError(check, "invalidArgument").catch((e) => {
+            throw new Error(`${what}: ${e}`);
+          });
+        }
+        const m = await space.fromLocal(1);
+        expect(m.space).toBe(space);
+        expect(fixture.space).toBe(space);
+      });
+
       it("releaseAll releases every mirror of the space", async () => {
         const space = await fresh();
         const a = await space.fromLocal([1]);
@@ -1034,6 +1067,9 @@ export function conformanceSuite(name: string, makeSpace: SpaceFactory): void {
         expect(r.ok).toBe(false);
         await expectError(fixture.removeMethod("alpha"), "notFound");
         await expectError(fixture.removeMethod("neverDefinedAnywhere"), "notFound");
+        // without logging the removal to the changes file
+        await fixture.removeMethod("fail", { logChange: false });
+        expect(await fixture.includesSelector("fail")).toBe(false);
       });
 
       it("methodDictionary: selectors, methodAt, size", async () => {
