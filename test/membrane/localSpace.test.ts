@@ -9,7 +9,7 @@ import { openSession } from "../../src/tools/session.js";
 import { kernelImageBytes } from "../../src/tools/kernelImage.js";
 import { memoryHost } from "../../src/vm/host.js";
 import { readImage } from "../../src/vm/image/imageFile.js";
-import { MembraneError, sym, type LocalValue } from "../../src/membrane/index.js";
+import { MembraneError, sym, type EvaluationResult, type LocalValue } from "../../src/membrane/index.js";
 import { MemoryChanges } from "../../src/tools/host/sourceFiles.js";
 import { nodeHost } from "../../src/tools/host/nodeHost.js";
 import { sourceFilesOf } from "../../src/tools/session.js";
@@ -86,11 +86,10 @@ describe("handles", () => {
   it("the membrane's own work leaves no handle behind; releaseAll frees the rest", async () => {
     const space = await openSession({ write: () => undefined });
     const baseline = space.mem.handles.size;
-    for (let i = 0; i < 5; i++) (await space.evaluate(`${i} + 1`)).value.release();
-    const failed = await space.evaluate("nil zork", { budget: { ms: 5000 } });
-    failed.error.release();
-    const looping = await space.evaluate("[true] whileTrue", { budget: { ms: 50 } });
-    looping.error.release();
+    const dispose = (r: EvaluationResult) => (r.ok ? r.value : r.error).release();
+    for (let i = 0; i < 5; i++) dispose(await space.evaluate(`${i} + 1`));
+    dispose(await space.evaluate("nil zork", { budget: { ms: 5000 } }));
+    dispose(await space.evaluate("[true] whileTrue", { budget: { ms: 50 } }));
     const p = await space.createProcess(40, "3 factorial");
     const outcome = await space.runUntilFinished(p, { ms: 5000 });
     if (outcome.state === "finished") outcome.result.release();
