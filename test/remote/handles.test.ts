@@ -104,7 +104,7 @@ describe("handles", () => {
 
     it(`${t}: closing the client ends the session and releases its handles`, async () => {
       const oz = await fx.connect(t);
-      const local = fx.hv.localSpace("alpha");
+      const local = fx.hv.space("alpha");
       const before = local.mirrors.size;
       const id = (oz as unknown as { t: { sessionId: string } }).t.sessionId;
       for (let i = 0; i < 5; i++) await oz.space("alpha").fromLocal(i);
@@ -123,7 +123,7 @@ describe("handles", () => {
         const url = t === "grpc" ? `grpc://127.0.0.1:${proxy.port}` : `ws://127.0.0.1:${proxy.port}/ws`;
         const oz = await connect(url, TOKENS.control);
         const id = (oz as unknown as { t: { sessionId: string } }).t.sessionId;
-        const local = fx.hv.localSpace("alpha");
+        const local = fx.hv.space("alpha");
         const before = local.mirrors.size;
         const m = await oz.space("alpha").fromLocal("x");
         expect(local.mirrors.size).toBe(before + 1);
@@ -160,7 +160,7 @@ describe("handles", () => {
   it("WebSocket: a dropped connection ends the session and releases its handles", async () => {
     const raw = await RawWs.open(fx.url("ws"), { authorization: `Bearer ${TOKENS.control}` });
     const who = await raw.request(1, "ObjectSpace.Whoami", {});
-    const local = fx.hv.localSpace("alpha");
+    const local = fx.hv.space("alpha");
     const before = local.mirrors.size;
     const made = await raw.request(2, "ObjectSpace.FromLocal", { guest: "alpha", value: { number: 3 } });
     expect(made.result.mirror.kind).toBe("smallInteger");
@@ -215,9 +215,9 @@ describe("handles", () => {
     const b = await oz.space("beta").fromLocal(2);
     expect(await code(a.atPut(1, b))).toBe("MembraneError:wrongSpace");
     expect(await code(oz.space("alpha").toLocal(b))).toBe("MembraneError:wrongSpace");
-    const local = await fx.hv.localSpace("alpha").fromLocal(3);
+    const local = await fx.hv.space("alpha").fromLocal(3);
     expect(await code(a.atPut(1, local))).toBe("MembraneError:wrongSpace");
-    expect(await code(fx.hv.localSpace("alpha").toLocal(a))).toBe("MembraneError:wrongSpace");
+    expect(await code(fx.hv.space("alpha").toLocal(a))).toBe("MembraneError:wrongSpace");
   });
 
   it("the per-session handle quota is RESOURCE_EXHAUSTED, and releasing makes room", async () => {

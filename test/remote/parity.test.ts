@@ -17,7 +17,7 @@ beforeAll(async () => {
   fx = await startFixture({ guests: ["L1", "L2", "G1", "G2", "W1", "W2"] });
   grpc = await fx.connect("grpc");
   ws = await fx.connect("ws");
-  spaces.local = [fx.hv.localSpace("L1"), fx.hv.localSpace("L2")];
+  spaces.local = [fx.hv.space("L1"), fx.hv.space("L2")];
   spaces.grpc = [grpc.space("G1"), grpc.space("G2")];
   spaces.ws = [ws.space("W1"), ws.space("W2")];
 });

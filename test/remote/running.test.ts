@@ -10,7 +10,7 @@ import { startFixture, type Fixture } from "./helpers.js";
 let fx: Fixture;
 beforeAll(async () => {
   fx = await startFixture({ guests: ["busy"] });
-  const space = fx.hv.localSpace("busy");
+  const space = fx.hv.space("busy");
   await space.setGlobal("BusyCounter", 0);
   const loop = await space.createProcess(30, "[true] whileTrue: [BusyCounter := BusyCounter + 1]");
   await loop.resume();
