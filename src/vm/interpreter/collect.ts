@@ -42,10 +42,18 @@ export function checkLowSpace(vm: Interpreter): void {
 }
 
 /** Whether the nursery is full or the old space grew enough to deserve a full collection. */
+/**
+ * Which collection, if any, the interrupt check should run: a young one when the nursery is full; a full
+ * one when the old space has doubled since the last full collection, or when free space is under the
+ * low-space threshold and the image has allocated a good deal since the last full collection (once a
+ * full collection could not free enough, repeating it at every check would only burn time: the
+ * low-space semaphore has been signalled and the hard limit will stop the image if nobody reacts).
+ */
 export function collectionNeeded(vm: Interpreter): "young" | "full" | null {
   const mem = vm.mem;
   const used = mem.bytesUsed();
-  if (mem.limitBytes - used < vm.lowSpaceThreshold) return "full";
+  const progress = Math.max(mem.nurseryBytes, vm.lowSpaceThreshold >> 2);
+  if (mem.limitBytes - used < vm.lowSpaceThreshold && used > vm.oldBytesAfterFullGC + progress) return "full";
   if (used > vm.oldBytesAfterFullGC * 2 + 8 * 1024 * 1024) return "full";
   if (mem.freeStart - mem.youngStart > mem.nurseryBytes) return "young";
   return null;
