@@ -154,6 +154,7 @@ export class ResourceAccount {
     this.manager.socketsOpen--;
   }
 
+  /** Reserves an open-file slot or throws (quota, limit); the open counts in filesOpened once it succeeds. */
   takeFile(): void {
     try {
       this.manager.checkFile(this);
@@ -162,7 +163,6 @@ export class ResourceAccount {
       throw e;
     }
     this.filesOpen++;
-    this.filesOpened++;
     this.manager.filesOpen++;
   }
 

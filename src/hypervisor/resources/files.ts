@@ -233,6 +233,7 @@ export class FileSandbox implements FileAdapter {
         };
         if (this.nextId > 0x3fffffff) this.nextId = 1;
         this.files.set(f.id, f);
+        this.account.filesOpened++;
         return f.id;
       } catch (e) {
         if (fd !== undefined) await closeFd(fd);

@@ -81,7 +81,7 @@ export class ResourceManager {
     const reserved = this.reservedForOthers(account);
     if (this.socketsOpen + 1 + reserved > this.limits.maxSockets) {
       this.socketsRefusedByLimit++;
-      const detail = reserved > 0 ? ` (${reserved} of them kept in reserve for other guests)` : "";
+      const detail = reserved > 0 ? ` and ${reserved} are kept in reserve for other guests` : "";
       throw new HostError("limitExceeded", `daemon socket limit reached: ${this.socketsOpen} of ${this.limits.maxSockets} sockets are open${detail}`);
     }
   }
