@@ -117,6 +117,37 @@ export function writeFileAtomic(file: string, data: Uint8Array | string, mode?: 
   }
 }
 
+/** The same, without blocking the event loop (other guests run meanwhile). */
+export async function writeFileAtomicAsync(file: string, data: Uint8Array): Promise<void> {
+  const tmp = `${file}.${process.pid}.tmp`;
+  const handle = await fs.promises.open(tmp, "w");
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await fs.promises.rename(tmp, file);
+  try {
+    const dir = await fs.promises.open(path.dirname(file), "r");
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
+  } catch {
+    // some file systems cannot fsync a directory
+  }
+}
+
+function fileSize(file: string): number {
+  try {
+    return fs.statSync(file).size;
+  } catch {
+    return -1;
+  }
+}
+
 export class Guest {
   readonly dir: string;
   readonly imageFile: string;
@@ -599,10 +630,15 @@ export class Guest {
     if (wasActive) this.setState("paused", "snapshot");
     try {
       const bytes = await space.snapshot();
+      const changesSize = fileSize(this.changesFile);
       this.meta.hostJobHashes = [...space.vm.hostJobs].map((j) => space.mem.hashOf(j.process.oop));
       await fs.promises.mkdir(this.dir, { recursive: true });
-      writeFileAtomic(this.imageFile, bytes);
-      this.changes?.markSnapshot();
+      await writeFileAtomicAsync(this.imageFile, bytes);
+      // The marker says "everything before me is in the image on disk". A change logged while the image
+      // was being written (a host compile) is not in it: then no marker, and a recovery replays a few
+      // changes the image already has rather than lose one.
+      if (fileSize(this.changesFile) === changesSize) this.changes?.markSnapshot();
+      else this.env.log(`ozd: guest ${this.name}: changes were logged during the snapshot; the next snapshot will mark the changes file`);
       this.meta.lastSnapshotAt = new Date().toISOString();
       this.saveMeta();
     } finally {

@@ -182,6 +182,34 @@ describe("guest lifecycle", () => {
     expect(logs3.join("\n")).not.toMatch(/recovered/);
   });
 
+  it("does not mark the changes file when a change was logged while the image was being written", async () => {
+    const dataDir = tempDir();
+    const first = await hypervisor(dataDir);
+    await first.define("w");
+    await first.start("w");
+    const object = (await first.space("w").classNamed("Object"))!;
+    const changesFile = path.join(first.guestsDir, "w", "w.changes");
+    const markers = () => (fs.readFileSync(changesFile, "utf8").match(/----SNAPSHOT----/g) ?? []).length;
+    const before = markers();
+    // compile right after the image was captured, while it is being written
+    let compiled: Promise<unknown> | undefined;
+    const unsubscribe = first.subscribe((e) => {
+      if (e.type === "state" && e.guest === "w" && e.reason === "snapshot") {
+        setImmediate(() => (compiled = object.compile("duringSnapshot ^ #kept")));
+      }
+    });
+    await first.snapshot("w");
+    unsubscribe();
+    await compiled;
+    expect(fs.readFileSync(changesFile, "utf8")).toContain("duringSnapshot");
+    expect(markers()).toBe(before);
+    await first.close();
+    open.splice(open.indexOf(first), 1);
+    const second = await hypervisor(dataDir);
+    await second.start("w");
+    expect(await evaluate(second, "w", "nil duringSnapshot")).toBe("#kept");
+  });
+
   it("brings running guests back after a graceful shutdown, and keeps stopped ones stopped", async () => {
     const dataDir = tempDir();
     const first = await hypervisor(dataDir);
