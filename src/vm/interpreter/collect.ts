@@ -52,7 +52,7 @@ export function checkLowSpace(vm: Interpreter): void {
 export function collectionNeeded(vm: Interpreter): "young" | "full" | null {
   const mem = vm.mem;
   const used = mem.bytesUsed();
-  const progress = Math.max(mem.nurseryBytes, vm.lowSpaceThreshold >> 2);
+  const progress = Math.max(64 * 1024, Math.min(mem.nurseryBytes, vm.lowSpaceThreshold >> 2));
   if (mem.limitBytes - used < vm.lowSpaceThreshold && used > vm.oldBytesAfterFullGC + progress) return "full";
   if (used > vm.oldBytesAfterFullGC * 2 + 8 * 1024 * 1024) return "full";
   if (mem.freeStart - mem.youngStart > mem.nurseryBytes) return "young";

@@ -92,7 +92,7 @@ export class ObjectMemory {
     const limit = Math.min(options.limitBytes ?? DEFAULT_HEAP_LIMIT, MAX_HEAP_LIMIT);
     if (!(limit >= 64 * 1024)) throw new RangeError(`heap limit too small: ${limit} bytes (at least 64 KiB)`);
     this.limitBytes = limit;
-    this.nurseryBytes = options.nurseryBytes ?? 4 * 1024 * 1024;
+    this.nurseryBytes = options.nurseryBytes ?? Math.max(64 * 1024, Math.min(4 * 1024 * 1024, Math.floor(limit / 8)));
     const initial = Math.min(
       roundUp(Math.max(HEAP_START + 1024, Math.min(options.initialBytes ?? 1024 * 1024, limit + HEAP_START)), 4096),
       bufferCap(limit),
