@@ -351,7 +351,10 @@ export class Daemon {
       status: this.stopping ? "stopping" : "ok",
       pid: process.pid,
       uptimeMs: Date.now() - this.startedAt,
-      guests: this.hypervisor.list().map((g) => ({ name: g.name, state: g.state, reason: g.reason })),
+      guests: this.hypervisor.names().map((name) => {
+        const g = this.hypervisor.guest(name);
+        return { name, state: g.state, reason: g.reason };
+      }),
     };
   }
 
