@@ -950,6 +950,13 @@ export function conformanceSuite(name: string, makeSpace: SpaceFactory): void {
         expect(await cls.format()).toBe("fixed");
         const instance = await cls.newInstance();
         expect(await instance.fixedSize()).toBe(2);
+        expect(await (await instance.getClass()).isIdenticalTo(cls)).toBe(true);
+        // a classless class has no methods, pool or metaclass yet
+        expect(await cls.selectors()).toEqual([]);
+        expect(await cls.methodAt("anything")).toBeUndefined();
+        await expectError(cls.methodDictionary(), "notFound");
+        await expectError(cls.classPool(), "notFound");
+        await expectError(cls.metaclass(), "failedPrecondition");
         const vcls = await space.createClassWithFormat({ format: "fixed", instanceSize: 3 }, { format: "indexable", instanceSize: 0 });
         expect(await vcls.instanceFormat()).toBe("indexable");
         expect(await (await vcls.newInstance(4)).variableSize()).toBe(4);
