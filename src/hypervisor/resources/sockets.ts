@@ -40,6 +40,8 @@ interface SocketRecord {
   lingerTimer: ReturnType<typeof setTimeout> | undefined;
   /** the listener an arrived connection waits on */
   listener: SocketRecord | undefined;
+  /** destroyed by the guest after a graceful close: the host still delivers what was sent */
+  lingering: boolean;
 }
 
 function describeError(e: NodeJS.ErrnoException): string {
@@ -48,6 +50,8 @@ function describeError(e: NodeJS.ErrnoException): string {
 
 export class SocketTable implements SocketAdapter {
   private readonly records = new Map<number, SocketRecord>();
+  /** sockets the guest destroyed after closing them, still sending what it wrote */
+  private readonly lingering = new Set<SocketRecord>();
   private nextId = 1;
 
   constructor(private readonly account: ResourceAccount) {}
@@ -61,7 +65,7 @@ export class SocketTable implements SocketAdapter {
     const rec: SocketRecord = {
       id: this.nextId++, kind, events, status: SocketStatus.unconnected, error: undefined, socket: undefined, server: undefined,
       osClosed: false, holdsSlot: true, received: [], receivedBytes: 0, paused: false, pending: [], backlog: 0, localPort: 0,
-      remoteAddress: "", remotePort: 0, ownerDead: false, lingerTimer: undefined, listener: undefined,
+      remoteAddress: "", remotePort: 0, ownerDead: false, lingerTimer: undefined, listener: undefined, lingering: false,
     };
     if (this.nextId > 0x3fffffff) this.nextId = 1;
     this.records.set(rec.id, rec);
@@ -101,9 +105,10 @@ export class SocketTable implements SocketAdapter {
       this.notify(rec);
     });
     socket.on("data", (chunk: Buffer) => {
+      this.account.bytesIn += chunk.length;
+      if (rec.lingering) return;
       rec.received.push(chunk);
       rec.receivedBytes += chunk.length;
-      this.account.bytesIn += chunk.length;
       if (rec.receivedBytes >= limits.socketReceiveBuffer && !rec.paused) {
         rec.paused = true;
         socket.pause();
@@ -124,6 +129,11 @@ export class SocketTable implements SocketAdapter {
       rec.osClosed = true;
       if (rec.lingerTimer) clearTimeout(rec.lingerTimer);
       rec.lingerTimer = undefined;
+      if (rec.lingering) {
+        this.lingering.delete(rec);
+        this.dropSlotIfDone(rec);
+        return;
+      }
       if (rec.status === SocketStatus.connected) rec.status = SocketStatus.otherEndClosed;
       if (!this.records.has(rec.id)) return;
       this.dropSlotIfDone(rec);
@@ -297,11 +307,28 @@ export class SocketTable implements SocketAdapter {
     this.dropSlotIfDone(rec);
   }
 
+  /**
+   * Forgets the socket. A connection the guest closed first is not aborted: the host still delivers what
+   * was sent (within closeLingerMs), and the slot is given back when the connection is gone.
+   */
   destroy(id: number): void {
     const rec = this.records.get(id);
     if (!rec) return;
     if (rec.ownerDead && rec.holdsSlot) this.account.finalizedByImage++;
-    this.forget(rec);
+    if (rec.status === SocketStatus.thisEndClosed && rec.socket && !rec.osClosed && !rec.socket.destroyed) this.linger(rec);
+    else this.forget(rec);
+  }
+
+  private linger(rec: SocketRecord): void {
+    this.records.delete(rec.id);
+    this.lingering.add(rec);
+    rec.lingering = true;
+    rec.received.length = 0;
+    rec.receivedBytes = 0;
+    if (rec.paused) rec.socket?.resume();
+    const events = rec.events;
+    rec.events = undefined;
+    events?.released();
   }
 
   ownerCollected(id: number): void {
@@ -353,6 +380,17 @@ export class SocketTable implements SocketAdapter {
   /** Destroys every socket (the guest stops); resolves when their descriptors are closed. */
   async releaseAll(): Promise<void> {
     const closing: Promise<void>[] = [];
+    for (const rec of [...this.lingering]) {
+      this.lingering.delete(rec);
+      if (!rec.osClosed) closing.push(new Promise((resolve) => rec.socket!.once("close", () => resolve())));
+      if (rec.lingerTimer) clearTimeout(rec.lingerTimer);
+      rec.lingerTimer = undefined;
+      rec.socket!.destroy();
+      if (rec.holdsSlot) {
+        rec.holdsSlot = false;
+        this.account.dropSocket();
+      }
+    }
     for (const rec of [...this.records.values()]) {
       if (rec.socket && !rec.osClosed) closing.push(new Promise((resolve) => rec.socket!.once("close", () => resolve())));
       this.forget(rec);

@@ -96,7 +96,7 @@ function request(vm: Interpreter, argCount: number, start: (adapter: FileAdapter
   const semaphore = vm.stackValue(0);
   if (!isSemaphore(vm, semaphore)) return failWith(vm, state, "invalid", "a file request needs a Semaphore");
   if (state.requests.size >= MAX_PENDING_FILE_REQUESTS) {
-    return failWith(vm, state, "limitExceeded", `too many file requests not yet answered (${MAX_PENDING_FILE_REQUESTS})`);
+    return failWith(vm, state, "quotaExceeded", `too many file requests not yet answered (${MAX_PENDING_FILE_REQUESTS})`);
   }
   let promise: Promise<FileValue> | false;
   try {
