@@ -247,6 +247,8 @@ export interface ReplayOptions {
   logChanges?: boolean;
   /** the budget of each doit and class definition (default 10 s) */
   doitBudget?: RunBudget;
+  /** the same, in milliseconds (the hypervisor's spelling) */
+  doitBudgetMs?: number;
   /** called after each entry */
   onEntry?: (entry: ChangeEntry, error: string | undefined) => void;
 }
@@ -261,7 +263,7 @@ export interface ReplayReport {
 }
 
 async function replayOne(space: ObjectSpace, entry: ChangeEntry, options: ReplayOptions): Promise<void> {
-  const budget = options.doitBudget ?? { ms: 10_000 };
+  const budget = options.doitBudget ?? { ms: options.doitBudgetMs ?? 10_000 };
   switch (entry.kind) {
     case "method": {
       const cls = await space.classNamed(entry.classSide ? `${entry.className} class` : entry.className);
