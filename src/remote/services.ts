@@ -30,6 +30,8 @@ export interface RemoteServicesOptions {
   maxHandlesPerSession?: number;
   /** sessions the server keeps at once (default 10000) */
   maxSessions?: number;
+  /** sessions one token may hold at once (default 1000) */
+  maxSessionsPerToken?: number;
   /** an unattached gRPC session ends after this long without calls (default 10 minutes) */
   sessionIdleTimeoutMs?: number;
   /** requests in flight on one WebSocket connection (default 1024) */
@@ -67,6 +69,7 @@ export const DEFAULTS = {
   maxReplyBytes: 256 * 2 ** 20,
   maxHandlesPerSession: 100_000,
   maxSessions: 10_000,
+  maxSessionsPerToken: 1000,
   sessionIdleTimeoutMs: 10 * 60_000,
   maxInFlightPerConnection: 1024,
   maxStreamsPerConnection: 64,
@@ -81,6 +84,7 @@ export function grpcServerOptions(options: RemoteServicesOptions = {}): grpc.Ser
   return {
     "grpc.max_receive_message_length": options.maxMessageBytes ?? DEFAULTS.maxMessageBytes,
     "grpc.max_send_message_length": options.maxReplyBytes ?? DEFAULTS.maxReplyBytes,
+    "grpc.max_concurrent_streams": options.maxInFlightPerConnection ?? DEFAULTS.maxInFlightPerConnection,
     "grpc.keepalive_time_ms": 30_000,
     "grpc.keepalive_timeout_ms": 10_000,
     "grpc.keepalive_permit_without_calls": 1,
@@ -99,6 +103,7 @@ export function createRemoteServices(hypervisor: HypervisorApi, auth: Authentica
   };
   const sessions = new SessionRegistry({
     maxSessions: o.maxSessions,
+    maxSessionsPerToken: o.maxSessionsPerToken,
     maxHandlesPerSession: o.maxHandlesPerSession,
     idleTimeoutMs: o.sessionIdleTimeoutMs,
     isCurrent,

@@ -183,6 +183,8 @@ export class Session {
 
 export interface SessionRegistryOptions {
   maxSessions: number;
+  /** sessions one token may hold at once */
+  maxSessionsPerToken: number;
   maxHandlesPerSession: number;
   idleTimeoutMs: number;
   isCurrent: (guest: string, space: ObjectSpace) => boolean;
@@ -191,6 +193,7 @@ export interface SessionRegistryOptions {
 /** Every live session, with the idle sweep. */
 export class SessionRegistry {
   private readonly sessions = new Map<string, Session>();
+  private readonly perPrincipal = new Map<string, number>();
   private readonly timer: NodeJS.Timeout;
 
   constructor(readonly options: SessionRegistryOptions) {
@@ -210,6 +213,10 @@ export class SessionRegistry {
     if (!extra.ephemeral && this.sessions.size >= this.options.maxSessions) {
       throw new RemoteError("resourceExhausted", `the server holds ${this.options.maxSessions} sessions (its limit)`);
     }
+    const held = this.perPrincipal.get(principal) ?? 0;
+    if (!extra.ephemeral && held >= this.options.maxSessionsPerToken) {
+      throw new RemoteError("resourceExhausted", `this token holds ${held} sessions (its limit): close some`);
+    }
     const session = new Session({
       principal,
       role,
@@ -221,7 +228,13 @@ export class SessionRegistry {
     });
     if (!extra.ephemeral) {
       this.sessions.set(session.id, session);
-      session.whenClosed(() => this.sessions.delete(session.id));
+      this.perPrincipal.set(principal, held + 1);
+      session.whenClosed(() => {
+        this.sessions.delete(session.id);
+        const n = (this.perPrincipal.get(principal) ?? 1) - 1;
+        if (n > 0) this.perPrincipal.set(principal, n);
+        else this.perPrincipal.delete(principal);
+      });
     }
     return session;
   }

@@ -76,6 +76,7 @@ export class WebSocketGateway {
     const header = req.headers.authorization;
     let token: string | undefined;
     let role: Role | undefined;
+    let session: Session | undefined;
     if (header !== undefined) {
       token = bearerToken(header);
       role = token ? this.auth.authenticate(token) : undefined;
@@ -83,14 +84,27 @@ export class WebSocketGateway {
         socket.end("HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\ninvalid token\n");
         return;
       }
+      try {
+        session = this.sessions.create(sha256(token!), role, "ws");
+      } catch (e) {
+        socket.end(`HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\n${e instanceof Error ? e.message : String(e)}\n`);
+        return;
+      }
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, token, role));
+    let accepted = false;
+    socket.once("close", () => {
+      if (!accepted) session?.close();
+    });
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      accepted = true;
+      this.accept(ws, token, role, session);
+    });
   }
 
-  private accept(ws: WebSocket, token: string | undefined, role: Role | undefined): void {
+  private accept(ws: WebSocket, token: string | undefined, role: Role | undefined, session: Session | undefined): void {
     const conn: Connection = { ws, inFlight: 0, streams: new Map(), malformed: 0, alive: true };
     this.connections.add(conn);
-    if (token && role) this.login(conn, token, role);
+    if (token && role && session) this.login(conn, token, role, session);
     const authTimer = setTimeout(() => {
       if (!conn.role) ws.close(1008, "authentication required");
     }, this.options.authTimeoutMs);
@@ -107,11 +121,11 @@ export class WebSocketGateway {
     });
   }
 
-  private login(conn: Connection, token: string, role: Role): void {
+  private login(conn: Connection, token: string, role: Role, session: Session): void {
     conn.token = token;
     conn.role = role;
-    conn.principal = sha256(token);
-    conn.session = this.sessions.create(conn.principal, role, "ws");
+    conn.principal = session.principal;
+    conn.session = session;
     conn.session.attachments++;
     conn.session.whenClosed(() => {
       if (conn.ws.readyState === conn.ws.OPEN) conn.ws.close(1000, "session ended");
@@ -219,8 +233,16 @@ export class WebSocketGateway {
       conn.ws.close(1008, "invalid token");
       return;
     }
-    this.login(conn, token as string, role);
-    this.send(conn, { id, result: { role, session: conn.session!.id, transport: "ws" } });
+    let session: Session;
+    try {
+      session = this.sessions.create(sha256(token as string), role, "ws");
+    } catch (e) {
+      this.sendError(conn, id, e);
+      conn.ws.close(1013, "too many sessions");
+      return;
+    }
+    this.login(conn, token as string, role, session);
+    this.send(conn, { id, result: { role, session: session.id, transport: "ws" } });
   }
 
   private onStream(conn: Connection, id: unknown, op: string, request: unknown, ctx: CallContext): void {

@@ -234,6 +234,22 @@ describe("handles", () => {
     space.releaseAll();
   });
 
+  it("a token may hold a limited number of sessions", async () => {
+    const own = await startFixture({ server: { maxSessionsPerToken: 2 } });
+    try {
+      const a = await own.connect("ws", TOKENS.read);
+      await own.connect("grpc", TOKENS.read);
+      await expect(own.connect("ws", TOKENS.read)).rejects.toMatchObject({ code: "resourceExhausted" });
+      await expect(own.connect("grpc", TOKENS.read)).rejects.toMatchObject({ code: "resourceExhausted" });
+      expect((await own.connect("ws", TOKENS.control)).role).toBe("control");
+      await a.close();
+      await eventually(() => own.server.services.sessions.all().length === 2);
+      expect((await own.connect("grpc", TOKENS.read)).role).toBe("read");
+    } finally {
+      await own.close();
+    }
+  });
+
   it("an unattached gRPC session expires after its idle timeout", async () => {
     const raw = new RawGrpc(fx.url("grpc"));
     try {

@@ -259,6 +259,7 @@ export class WsTransport implements Transport {
         ws.off("open", ok);
         const status = /Unexpected server response: (\d+)/.exec(e.message)?.[1];
         if (status === "401") reject(new RemoteError("unauthenticated", "invalid token"));
+        else if (status === "429") reject(new RemoteError("resourceExhausted", "the server refuses more sessions for this token"));
         else reject(new RemoteError("unavailable", `cannot connect to ${url}: ${e.message}`));
       };
       const ok = () => {
