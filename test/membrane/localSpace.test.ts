@@ -6,7 +6,8 @@
 import { describe, expect, it } from "vitest";
 import { LocalObjectSpace } from "../../src/membrane/local/space.js";
 import { openSession } from "../../src/tools/session.js";
-import { kernelImageBytes } from "../../src/tools/kernelImage.js";
+import { kernelImageBytes, readKernelSources } from "../../src/tools/kernelImage.js";
+import { bootstrapKernel } from "../../src/bootstrap/bootstrap.js";
 import { memoryHost } from "../../src/vm/host.js";
 import { readImage } from "../../src/vm/image/imageFile.js";
 import { MembraneError, sym, type EvaluationResult, type LocalValue } from "../../src/membrane/index.js";
@@ -169,4 +170,14 @@ describe("empty spaces", () => {
     expect(await (await space.nilObject()).isIdenticalTo(nil)).toBe(true);
     expect(await (await space.fromLocal(3)).toLocal()).toBe(3);
   });
+});
+
+describe("the bootstrap (the paper's section 4.5)", () => {
+  it("builds the kernel image from nothing through the ObjectSpace API, byte for byte", async () => {
+    const { image, classes, methods } = await bootstrapKernel(readKernelSources());
+    expect(classes).toBeGreaterThan(50);
+    expect(methods).toBeGreaterThan(100);
+    const built = await kernelImageBytes();
+    expect(Buffer.from(image).equals(Buffer.from(built))).toBe(true);
+  }, 120_000);
 });

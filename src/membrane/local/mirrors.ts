@@ -33,6 +33,7 @@ import {
 import { formatName, inheritsFrom, inheritsFromSpecial } from "./classify.js";
 import { shortDescription } from "./describe.js";
 import type { LocalObjectSpace } from "./space.js";
+import { shield } from "./shield.js";
 
 function checkIndexValue(index: unknown, size: number, what: string, describe: () => string): number {
   if (typeof index !== "number" || !Number.isInteger(index) || index < 1 || index > size) {
@@ -523,12 +524,10 @@ export class LocalClassPoolMirror extends LocalObjectMirror implements ClassPool
     const a = dictionaryAssociationAt(this.mem, me, name);
     return a === 0 ? undefined : this.space.mirrorOn(this.mem.fetchPointer(a, AssociationLayout.value));
   }
-  /** Sets an existing class variable (class variables are defined with the class: ClassMirror.defineSubclass). */
+  /** Sets a class variable, adding it to the pool when it has none of that name (the bootstrap defines them so). */
   async valueAtPut(name: string, value: ObjectMirror | LocalValue): Promise<void> {
-    const me = this.oop;
-    if (typeof name !== "string") throw new MembraneError("invalidArgument", "a class variable name is a string");
-    const a = dictionaryAssociationAt(this.mem, me, name);
-    if (a === 0) throw new MembraneError("notFound", `no class variable named ${name} (define it with the class)`);
+    this.oop;
+    if (typeof name !== "string" || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new MembraneError("invalidArgument", `${JSON.stringify(name)} is not a class variable name`);
     const v = this.space.toOop(value);
     try {
       dictionaryAtPut(this.mem, this.oop, name, v);
@@ -777,3 +776,8 @@ export class LocalProcessSchedulerMirror extends LocalObjectMirror implements Pr
 }
 
 export { initialPC };
+
+for (const cls of [
+  LocalObjectMirror, LocalByteObjectMirror, LocalWordObjectMirror, LocalClassMirror, LocalMetaclassMirror, LocalClassPoolMirror,
+  LocalMethodDictionaryMirror, LocalMethodMirror, LocalContextMirror, LocalProcessMirror, LocalProcessSchedulerMirror,
+]) shield(cls.prototype);

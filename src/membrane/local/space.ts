@@ -59,6 +59,7 @@ import {
 } from "./processes.js";
 import { failureStackFrames, processStackFrames } from "./stack.js";
 import { blockLayouts, type BlockLayout } from "./tempNames.js";
+import { shield } from "./shield.js";
 
 export interface LocalSpaceOptions extends HeapOptions, InterpreterOptions {
   /** called with every compiler warning (undeclared variables...) */
@@ -1387,6 +1388,8 @@ export class LocalObjectSpace implements ObjectSpace {
     return snapshotImage(this.vm);
   }
 }
+
+shield(LocalObjectSpace.prototype);
 
 function ownInstVarNamesOf(mem: ObjectMemory, cls: Oop): string[] {
   const names = mem.fetchPointer(cls, ClassDescriptionLayout.instanceVariables);
