@@ -1338,8 +1338,10 @@ export class LocalObjectSpace implements ObjectSpace {
   async printStringOf(m: LocalObjectMirror): Promise<string> {
     const oop = m.oop;
     const mem = this.mem;
-    if ((oop & 3) !== 0 || oop === mem.nilOop || oop === mem.trueOop || oop === mem.falseOop) return shortDescription(mem, oop);
-    if (mem.classOfPointer(oop) === 0 || !this.understands(oop, "printString")) return shortDescription(mem, oop);
+    // immediates and nil/true/false print through the image too: their printString is the image's
+    // business (`Character space`, `$a`...); the host's own description is only the fallback
+    if ((oop & 3) === 0 && mem.classOfPointer(oop) === 0) return shortDescription(mem, oop);
+    if (!this.understands(oop, "printString")) return shortDescription(mem, oop);
     const r = await this.evaluateQuietly("self printString", m);
     return (r.ok ? r.text : undefined) ?? shortDescription(mem, m.oop);
   }
