@@ -152,8 +152,6 @@ describe("the emergency kernel: surgery on a crashed guest", () => {
     await crashAlone(hv, "frames", ["unhandledError"]);
     const space = hv.space("frames");
     await space.setGlobal("Divisor", 5);
-    // (a full collection first: restart looks the context up among all processes, which collects garbage)
-    await space.collectGarbage();
     const proc = (await (await space.scheduler()).activeProcess())!;
     let block;
     for (const f of await proc.stack(30)) if ((await f.description()).startsWith("[] in UndefinedObject>>DoIt")) block = f;
