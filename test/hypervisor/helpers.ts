@@ -5,6 +5,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { afterAll } from "vitest";
 import { Hypervisor, type HypervisorOptions } from "../../src/hypervisor/hypervisor.js";
 import { kernelImageBytes } from "../../src/tools/kernelImage.js";
 import type { HypervisorEvent } from "../../src/hypervisor/types.js";
@@ -16,8 +17,17 @@ export function kernelImage(): Promise<Uint8Array> {
   return kernel;
 }
 
+const tempDirs: string[] = [];
+// every test file that imports these helpers removes its temporary directories when it ends
+afterAll(() => {
+  for (const dir of tempDirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** A temporary directory, removed when the test file ends. */
 export function tempDir(prefix = "ozd-test-"): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
 }
 
 export async function openHypervisor(options: Partial<HypervisorOptions> = {}): Promise<Hypervisor> {
