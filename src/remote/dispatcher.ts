@@ -85,14 +85,41 @@ export class Activity {
   }
 }
 
+/**
+ * Told about every request a transport answered, for the metrics (src/metrics, docs/metrics.md): `method`
+ * is the operation (`ObjectSpace.MirrorAt`), a WebSocket protocol message (`auth`, `cancel`) or `unknown`
+ * (an undecodable frame, a name that is no operation: never the client's text); `status` the gRPC status
+ * code of the answer (0: OK); `ms` the time from the request's arrival to its answer, or for a stream
+ * (`stream` true) to its end. Called synchronously: an observer must be cheap; its exceptions are ignored.
+ */
+export interface RequestObserver {
+  request(transport: "grpc" | "ws", method: string, status: number, ms: number, stream: boolean): void;
+}
+
 export class Dispatcher {
   readonly activity = new Activity();
+  /** who is told about each answered request (the transports report through `observed`) */
+  readonly observers = new Set<RequestObserver>();
 
   constructor(
     readonly hypervisor: HypervisorApi,
     readonly auth: Authenticator,
     readonly options: DispatcherOptions,
   ) {}
+
+  /** Reports a request answered with gRPC status `status` (0: OK), which arrived at `since` (performance.now()). */
+  observed(transport: "grpc" | "ws", method: unknown, status: number, since: number, stream = false): void {
+    if (this.observers.size === 0) return;
+    const name = typeof method === "string" && (OPERATIONS_BY_KEY.has(method) || method === "auth" || method === "cancel") ? method : "unknown";
+    const ms = performance.now() - since;
+    for (const observer of this.observers) {
+      try {
+        observer.request(transport, name, status, ms, stream);
+      } catch {
+        // an observer's failure is its own
+      }
+    }
+  }
 
   /** The operation for a name (`ObjectSpace.MirrorAt`), or UNIMPLEMENTED. */
   operation(key: unknown): OperationDef {

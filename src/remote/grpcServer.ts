@@ -85,9 +85,17 @@ export class GrpcGateway {
         impl[op.name] = (call: grpc.ServerWritableStream<unknown, unknown>) => this.serveStream(key, call);
       } else {
         impl[op.name] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+          const since = performance.now();
           this.serveUnary(key, call.request, call.metadata).then(
-            (reply) => callback(null, reply),
-            (e) => callback(grpcStatusOf(e)),
+            (reply) => {
+              this.dispatcher.observed("grpc", key, 0, since);
+              callback(null, reply);
+            },
+            (e) => {
+              const status = grpcStatusOf(e);
+              this.dispatcher.observed("grpc", key, status.code, since);
+              callback(status);
+            },
           );
         };
       }
@@ -108,6 +116,7 @@ export class GrpcGateway {
   private serveStream(key: string, call: grpc.ServerWritableStream<unknown, unknown>): void {
     let ctx: CallContext | undefined;
     let done = false;
+    const since = performance.now();
     const entry = { cancel: () => undefined as void, finish: (error?: unknown) => finish(error) };
     const finish = (error?: unknown) => {
       if (done) return;
@@ -115,7 +124,9 @@ export class GrpcGateway {
       this.streams.delete(entry);
       entry.cancel();
       if (ctx && !ctx.explicitSession) ctx.session.close();
-      if (error) call.emit("error", grpcStatusOf(error));
+      const status = error ? grpcStatusOf(error) : undefined;
+      this.dispatcher.observed("grpc", key, status?.code ?? 0, since, true);
+      if (status) call.emit("error", status);
       else call.end();
     };
     try {
@@ -136,6 +147,7 @@ export class GrpcGateway {
       call.on("cancelled", () => {
         if (done) return;
         done = true;
+        this.dispatcher.observed("grpc", key, grpc.status.CANCELLED, since, true);
         this.streams.delete(entry);
         entry.cancel();
         if (ctx && !ctx.explicitSession) ctx.session.close();

@@ -84,7 +84,7 @@ export function grpcServerOptions(options: RemoteServicesOptions = {}): grpc.Ser
   return {
     "grpc.max_receive_message_length": options.maxMessageBytes ?? DEFAULTS.maxMessageBytes,
     "grpc.max_send_message_length": options.maxReplyBytes ?? DEFAULTS.maxReplyBytes,
-    "grpc.max_concurrent_streams": options.maxInFlightPerConnection ?? DEFAULTS.maxInFlightPerConnection,
+    "grpc.max_concurrent_streams": (options.maxInFlightPerConnection ?? DEFAULTS.maxInFlightPerConnection) + (options.maxStreamsPerConnection ?? DEFAULTS.maxStreamsPerConnection),
     "grpc.keepalive_time_ms": 30_000,
     "grpc.keepalive_timeout_ms": 10_000,
     "grpc.keepalive_permit_without_calls": 1,

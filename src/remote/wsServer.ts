@@ -150,7 +150,13 @@ export class WebSocketGateway {
     this.send(conn, { id, error: toWireError(e) });
   }
 
+  /** Tells the dispatcher's observers (the metrics) how a request was answered: `error` undefined is OK. */
+  private answered(method: unknown, since: number, error?: unknown, stream = false): void {
+    this.dispatcher.observed("ws", method, error === undefined ? 0 : toWireError(error).status, since, stream);
+  }
+
   private onMessage(conn: Connection, data: RawData, isBinary: boolean): void {
+    const since = performance.now();
     let message: unknown;
     try {
       if (!isBinary) throw new Error("send binary MessagePack frames, not text");
@@ -171,15 +177,19 @@ export class WebSocketGateway {
     }
     conn.malformed = 0;
     const request = args === undefined || args === null ? {} : args;
-    if (op === "auth") return this.onAuth(conn, id, request);
+    if (op === "auth") return this.onAuth(conn, id, request, since);
     if (!conn.role || !conn.session || !conn.token) {
-      this.sendError(conn, id, new RemoteError("unauthenticated", "authenticate first: { op: \"auth\", args: { token } } or an Authorization header"));
+      const e = new RemoteError("unauthenticated", "authenticate first: { op: \"auth\", args: { token } } or an Authorization header");
+      this.answered(op, since, e);
+      this.sendError(conn, id, e);
       return;
     }
     // a revoked token stops working at once, even on an open connection
     const role = this.auth.authenticate(conn.token);
     if (!role) {
-      this.sendError(conn, id, new RemoteError("unauthenticated", "the token is no longer valid"));
+      const e = new RemoteError("unauthenticated", "the token is no longer valid");
+      this.answered(op, since, e);
+      this.sendError(conn, id, e);
       conn.ws.close(1008, "token revoked");
       return;
     }
@@ -192,6 +202,7 @@ export class WebSocketGateway {
         conn.streams.delete(target);
         this.send(conn, { id: target, end: true });
       }
+      this.answered(op, since);
       this.send(conn, { id, result: {} });
       return;
     }
@@ -200,36 +211,45 @@ export class WebSocketGateway {
       def = this.dispatcher.operation(op);
       if (def.transport === "grpc") throw new RemoteError("unimplemented", `${op} is for gRPC only: on WebSocket the connection is the session`);
     } catch (e) {
+      this.answered(op, since, e);
       this.sendError(conn, id, e);
       return;
     }
-    if (def.stream) return this.onStream(conn, id, op, request, ctx);
+    if (def.stream) return this.onStream(conn, id, op, request, ctx, since);
     if (conn.inFlight >= this.options.maxInFlight) {
-      this.sendError(conn, id, new RemoteError("resourceExhausted", `more than ${this.options.maxInFlight} requests in flight on this connection`));
+      const e = new RemoteError("resourceExhausted", `more than ${this.options.maxInFlight} requests in flight on this connection`);
+      this.answered(op, since, e);
+      this.sendError(conn, id, e);
       return;
     }
     conn.inFlight++;
     this.dispatcher.call(op, request, ctx).then(
       (result) => {
         conn.inFlight--;
+        this.answered(op, since);
         this.send(conn, { id, result });
       },
       (e) => {
         conn.inFlight--;
+        this.answered(op, since, e);
         this.sendError(conn, id, e);
       },
     );
   }
 
-  private onAuth(conn: Connection, id: unknown, args: unknown): void {
+  private onAuth(conn: Connection, id: unknown, args: unknown, since: number): void {
     const token = (args as { token?: unknown }).token;
     if (conn.role) {
-      this.sendError(conn, id, new RemoteError("failedPrecondition", "already authenticated"));
+      const e = new RemoteError("failedPrecondition", "already authenticated");
+      this.answered("auth", since, e);
+      this.sendError(conn, id, e);
       return;
     }
     const role = typeof token === "string" ? this.auth.authenticate(token) : undefined;
     if (!role) {
-      this.sendError(conn, id, new RemoteError("unauthenticated", "invalid token"));
+      const e = new RemoteError("unauthenticated", "invalid token");
+      this.answered("auth", since, e);
+      this.sendError(conn, id, e);
       conn.ws.close(1008, "invalid token");
       return;
     }
@@ -237,27 +257,34 @@ export class WebSocketGateway {
     try {
       session = this.sessions.create(sha256(token as string), role, "ws");
     } catch (e) {
+      this.answered("auth", since, e);
       this.sendError(conn, id, e);
       conn.ws.close(1013, "too many sessions");
       return;
     }
     this.login(conn, token as string, role, session);
+    this.answered("auth", since);
     this.send(conn, { id, result: { role, session: session.id, transport: "ws" } });
   }
 
-  private onStream(conn: Connection, id: unknown, op: string, request: unknown, ctx: CallContext): void {
+  private onStream(conn: Connection, id: unknown, op: string, request: unknown, ctx: CallContext, since: number): void {
     if (conn.streams.has(id)) {
-      this.sendError(conn, id, new RemoteError("alreadyExists", `a stream with id ${String(id)} is open`));
+      const e = new RemoteError("alreadyExists", `a stream with id ${String(id)} is open`);
+      this.answered(op, since, e, true);
+      this.sendError(conn, id, e);
       return;
     }
     if (conn.streams.size >= this.options.maxStreams) {
-      this.sendError(conn, id, new RemoteError("resourceExhausted", `more than ${this.options.maxStreams} streams on this connection`));
+      const e = new RemoteError("resourceExhausted", `more than ${this.options.maxStreams} streams on this connection`);
+      this.answered(op, since, e, true);
+      this.sendError(conn, id, e);
       return;
     }
     let done = false;
     const end = (error?: unknown) => {
       if (done) return;
       done = true;
+      this.answered(op, since, error, true);
       const cancel = conn.streams.get(id);
       conn.streams.delete(id);
       cancel?.();
@@ -277,7 +304,14 @@ export class WebSocketGateway {
         end,
       });
       if (done) cancel();
-      else conn.streams.set(id, cancel);
+      else {
+        conn.streams.set(id, () => {
+          // cancelled by the client, or its connection closed
+          if (!done) this.answered(op, since, new RemoteError("cancelled", "cancelled"), true);
+          done = true;
+          cancel();
+        });
+      }
     } catch (e) {
       end(e);
     }
@@ -285,6 +319,7 @@ export class WebSocketGateway {
 
   private malformed(conn: Connection, id: unknown, message: string): void {
     conn.malformed++;
+    this.answered(undefined, performance.now(), new RemoteError("invalidArgument", message));
     this.sendError(conn, id ?? null, new RemoteError("invalidArgument", message));
     if (conn.malformed >= this.options.maxMalformed) conn.ws.close(1007, "too many malformed messages");
   }

@@ -72,6 +72,8 @@ export class GrpcTransport implements Transport {
       "grpc.keepalive_time_ms": 30_000,
       "grpc.keepalive_timeout_ms": 10_000,
       "grpc.keepalive_permit_without_calls": 1,
+      // a connection of its own: the session lives and dies with it (grpc-js shares connections otherwise)
+      "grpc.use_local_subchannel_pool": 1,
     });
     for (const service of ["Hypervisor", "ObjectSpace"]) {
       for (const [name, m] of Object.entries(serviceDefinition(`${PROTO_PACKAGE}.${service}`))) {
