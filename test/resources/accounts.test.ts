@@ -126,6 +126,34 @@ describe("sockets", () => {
   });
 });
 
+describe("the host's finalization backstop", () => {
+  it("closes what a starved finalization process does not (a busier process above it), and counts it", async () => {
+    const starving = new TestDaemon({ finalizationGraceMs: 200 });
+    try {
+      const g = await starving.guest("starved");
+      expect(await g.run(`| done |
+        done := false.
+        [| sockets streams start |
+          sockets := (1 to: 20) collect: [:i | Socket newTCP].
+          streams := (1 to: 20) collect: [:i | (File named: 'f', i printString) writeStream].
+          sockets := nil. streams := nil.
+          Smalltalk garbageCollect.
+          "the finalization process waits below this one for a second"
+          start := Time millisecondClockValue.
+          [Time millisecondClockValue - start < 1000] whileTrue.
+          done := true] forkAt: Processor userInterruptPriority + 5.
+        [done] whileFalse: [(Delay forMilliseconds: 10) wait].
+        #done`)).toBe("#done");
+      expect(g.account.stats()).toMatchObject({ socketsOpen: 0, filesOpen: 0, finalizedByHost: 40, finalizedByImage: 0 });
+      // the image's finalization ran afterwards: nothing was left to close
+      expect(await g.run("Smalltalk garbageCollect. (Delay forMilliseconds: 50) wait. Socket registry size")).toBe("0");
+      expect(g.account.finalizedByImage).toBe(0);
+    } finally {
+      await starving.close();
+    }
+  });
+});
+
 describe("the sandbox's paths", () => {
   it("accepts relative paths and refuses absolute ones, '..', NUL and backslashes", () => {
     expect(sandboxNames("")).toEqual([]);
