@@ -98,6 +98,7 @@ const SPECIAL_CLASSES: Array<[number, string]> = [
 ];
 const OPTIONAL_SPECIAL_CLASSES: Array<[number, string]> = [
   [Special.classMutex, "Mutex"], [Special.classWordArray, "WordArray"], [Special.classWeakFinalizer, "WeakFinalizerItem"],
+  [Special.classWideString, "WideString"],
 ];
 const REQUIRED_CLASSES = [
   ...new Set([...SPECIAL_CLASSES.map(([, n]) => n), ...Object.keys(REQUIRED_INSTANCE_VARIABLES), "Object", "Dictionary", "SystemDictionary", "Class", "Metaclass"]),

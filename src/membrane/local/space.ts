@@ -30,7 +30,7 @@ import { snapshotImage } from "../../vm/image/snapshot.js";
 import { activeProcess, schedulerOf } from "../../vm/interpreter/scheduler.js";
 import { lookupMethodInClass } from "../../vm/interpreter/lookup.js";
 import { compileDoIt, compileMethod, CompileError, formatWarning, type CompileResult, type CompileOptions as CompilerOptions } from "../../vm/compiler/index.js";
-import { materializeMethod, MaterializeError } from "../../vm/method/materialize.js";
+import { allocateText, materializeMethod, MaterializeError } from "../../vm/method/materialize.js";
 import { decodeTrailer, type SourceRef, CHANGES_FILE_INDEX } from "../../vm/method/trailer.js";
 import { decodeMethodHeader, initialPC } from "../../vm/method/header.js";
 import type {
@@ -135,7 +135,7 @@ function guarded<T>(body: () => T): T {
     return body();
   } catch (e) {
     if (e instanceof GuestError) throw new MembraneError(e.code === "resourceExhausted" ? "resourceExhausted" : "failedPrecondition", e.message);
-    if (e instanceof MaterializeError) throw new MembraneError("resourceExhausted", e.message);
+    if (e instanceof MaterializeError) throw new MembraneError(e.outOfMemory ? "resourceExhausted" : "compileError", e.message);
     throw e;
   }
 }
@@ -291,9 +291,13 @@ export class LocalObjectSpace implements ObjectSpace {
       return this.newOop(integerObjectOf(mem, value), "an integer");
     }
     if (typeof value === "string") {
-      const cls = this.requireClass(Special.classByteString, "ByteString");
-      this.checkByteString(value);
-      return this.newOop(mem.allocateString(cls, value), "a string");
+      this.requireClass(Special.classByteString, "ByteString");
+      try {
+        return this.newOop(allocateText(mem, value), "a string");
+      } catch (e) {
+        if (e instanceof MaterializeError) throw new MembraneError("invalidArgument", e.message);
+        throw e;
+      }
     }
     if (value instanceof Sym) {
       if (typeof value.name !== "string") throw new MembraneError("invalidArgument", "a symbol's name must be a string");
@@ -365,6 +369,11 @@ export class LocalObjectSpace implements ObjectSpace {
         if (inheritsFromSpecial(mem, cls, Special.classSymbol) || cls === mem.specialObject(Special.classByteSymbol)) return new Sym(mem.stringOf(oop));
         if (inheritsFromSpecial(mem, cls, Special.classString) || cls === mem.specialObject(Special.classByteString)) return mem.stringOf(oop);
         if (cls === mem.specialObject(Special.classByteArray)) return mem.bytesView(oop).slice();
+      }
+      if (mem.formatOf(oop) === Format.words && inheritsFromSpecial(mem, cls, Special.classString)) {
+        let text = "";
+        for (let i = 0; i < mem.slotCount(oop); i++) text += String.fromCodePoint(Math.min(mem.fetchWord(oop, i), 0x10ffff));
+        return text;
       }
       if (cls === mem.specialObject(Special.classArray) && mem.formatOf(oop) === Format.indexable) {
         const out: LocalValue[] = [];
@@ -1323,7 +1332,8 @@ export class LocalObjectSpace implements ObjectSpace {
       if (outcome.state === "finished") {
         const oop = outcome.result.oop;
         this.mem.releaseHandle(outcome.result);
-        return { ok: true, text: bytesText(this.mem, oop) };
+        const value = (oop & 3) === 0 && this.mem.formatOf(oop) === Format.words ? this.toLocalOop(oop) : bytesText(this.mem, oop);
+        return { ok: true, text: typeof value === "string" ? value : undefined };
       }
       if (outcome.state === "failed") this.mem.releaseHandle(outcome.error);
       if (outcome.state !== "crashed") terminateAtVMLevel(this.vm, job.process.oop);

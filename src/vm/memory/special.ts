@@ -81,6 +81,7 @@ export const Special = {
   classString: 71,
   classSymbol: 72,
   selectorUnhandledError: 73,
+  classWideString: 74,
 } as const;
 
 export const SPECIAL_OBJECTS_SIZE = 80;

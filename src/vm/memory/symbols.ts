@@ -23,6 +23,27 @@ export function stringHashOfBytes(bytes: Uint8Array, start: number, end: number)
   return (h ^ (h >>> 28)) & 0x0fffffff;
 }
 
+/**
+ * The same hash over the code points of a WideString (32-bit words): a code point under 256 counts as
+ * that byte, so a WideString holding only Latin-1 characters hashes like the equal ByteString.
+ */
+export function stringHashOfWords(words: Int32Array, start: number, end: number): number {
+  let h = 0x811c9dc5 | 0;
+  for (let i = start; i < end; i++) {
+    const c = words[i] >>> 0;
+    if (c < 256) {
+      h ^= c;
+      h = Math.imul(h, 0x01000193);
+    } else {
+      for (let shift = 0; shift < 32; shift += 8) {
+        h ^= (c >>> shift) & 0xff;
+        h = Math.imul(h, 0x01000193);
+      }
+    }
+  }
+  return (h ^ (h >>> 28)) & 0x0fffffff;
+}
+
 export function stringHash(text: string): number {
   let h = 0x811c9dc5 | 0;
   for (let i = 0; i < text.length; i++) {

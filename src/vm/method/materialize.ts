@@ -23,10 +23,37 @@ export interface LiteralEnv {
   scaledDecimal?(numerator: bigint, denominator: bigint, scale: number): Oop;
 }
 
-export class MaterializeError extends Error {}
+/** A literal that cannot be made in this heap: memory is short, or the image lacks what it needs. */
+export class MaterializeError extends Error {
+  constructor(
+    message: string,
+    readonly outOfMemory = false,
+  ) {
+    super(message);
+  }
+}
 
 function need(oop: Oop, what: string): Oop {
-  if (oop === 0) throw new MaterializeError(`out of memory while creating ${what}`);
+  if (oop === 0) throw new MaterializeError(`out of memory while creating ${what}`, true);
+  return oop;
+}
+
+/**
+ * A ByteString for Latin-1 text, else a WideString (one 32-bit word per code point) when the image has
+ * the class; 0 when memory is short.
+ */
+export function allocateText(mem: ObjectMemory, text: string): Oop {
+  let wide = false;
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 255) wide = true;
+  if (!wide) return mem.allocateString(mem.specialObject(Special.classByteString), text);
+  const wideClass = mem.specialObject(Special.classWideString);
+  if (wideClass === 0 || wideClass === mem.nilOop) {
+    const c = [...text].find((ch) => ch.codePointAt(0)! > 255)!.codePointAt(0)!;
+    throw new MaterializeError(`this image has no WideString for the character U+${c.toString(16).toUpperCase().padStart(4, "0")}`);
+  }
+  const codes = Array.from(text, (ch) => ch.codePointAt(0)!);
+  const oop = mem.allocate(wideClass, Format.words, codes.length, 0);
+  if (oop !== 0) codes.forEach((c, i) => mem.storeWord(oop, i, c));
   return oop;
 }
 
@@ -39,8 +66,10 @@ export function materializeLiteral(mem: ObjectMemory, lit: LiteralSpec, env: Lit
     case "integer": return need(integerObjectOf(mem, lit.value), "an integer literal");
     case "float": return need(mem.allocateFloat(lit.value), "a float literal");
     case "character": return characterOop(lit.value);
-    case "string": return need(mem.allocateString(mem.specialObject(Special.classByteString), lit.value), "a string literal");
-    case "symbol": return need(internSymbol(mem, lit.value), "a symbol");
+    case "string": return need(allocateText(mem, lit.value), "a string literal");
+    case "symbol":
+      if ([...lit.value].some((ch) => ch.codePointAt(0)! > 255)) throw new MaterializeError(`the symbol #${lit.value} has characters beyond Latin-1 (Oz symbols are byte symbols)`);
+      return need(internSymbol(mem, lit.value), "a symbol");
     case "byteArray": {
       const oop = need(mem.allocateBytes(mem.specialObject(Special.classByteArray), lit.bytes.length), "a byte array literal");
       mem.bytes.set(lit.bytes, oop + HEADER_BYTES);

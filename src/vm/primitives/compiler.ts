@@ -17,7 +17,7 @@ import type { Oop } from "../memory/oop.js";
 import { compileDoIt, compileMethod, CompileError } from "../compiler/index.js";
 import { compileContextFor, installMethod, literalEnvFor } from "../contract/compiling.js";
 import { bytesText, className, GuestError, isMetaclass, methodAt, thisClassOf } from "../contract/guest.js";
-import { materializeMethod } from "../method/materialize.js";
+import { MaterializeError, materializeMethod } from "../method/materialize.js";
 import { decodeTrailer, type SourceRef } from "../method/trailer.js";
 import { lookupSymbol } from "../memory/symbols.js";
 import { PrimErr } from "./errors.js";
@@ -49,6 +49,7 @@ function guarded(vm: Interpreter, argCount: number, body: () => boolean): boolea
   } catch (e) {
     if (e instanceof CompileError) return failure(vm, argCount, e.format());
     if (e instanceof GuestError) return vm.failWith(e.code === "resourceExhausted" ? PrimErr.insufficientObjectMemory : PrimErr.inappropriate);
+    if (e instanceof MaterializeError) return e.outOfMemory ? vm.failWith(PrimErr.insufficientObjectMemory) : failure(vm, argCount, e.message);
     throw e;
   }
 }

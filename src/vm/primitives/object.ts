@@ -64,7 +64,7 @@ export function inheritsFrom(mem: ObjectMemory, cls: Oop, ancestor: Oop): boolea
   return false;
 }
 
-/** Whether the byte object `oop` is a string: its class is or inherits from String (at: answers Characters). */
+/** Whether the byte or word object `oop` is a string: its class is or inherits from String (at: answers Characters). */
 export function isStringLike(mem: ObjectMemory, oop: Oop): boolean {
   const cls = mem.classOfPointer(oop);
   if (cls === mem.specialObject(Special.classByteString) || cls === mem.specialObject(Special.classByteSymbol)) return true;
@@ -178,7 +178,9 @@ function fetchElement(vm: Interpreter, oop: Oop, i: number, as: As): Oop {
   if (isPointersFormat(fmt)) return mem.fetchPointer(oop, mem.fixedFieldsOf(oop) + i - 1);
   if (isWordsFormat(fmt)) {
     const word = mem.fetchWord(oop, i - 1);
-    if (as === As.characters) return word <= MAX_CHARACTER ? characterOop(word) : failOop(vm, PrimErr.inappropriate);
+    if (as === As.characters || (as === As.basic && isStringLike(mem, oop))) {
+      return word <= MAX_CHARACTER ? characterOop(word) : failOop(vm, PrimErr.inappropriate);
+    }
     return integerObjectOf(mem, word) || failOop(vm, PrimErr.insufficientObjectMemory);
   }
   if (isCompiledMethodFormat(fmt) && i <= methodLiteralBytes(mem, oop)) return failOop(vm, PrimErr.badIndex);
@@ -196,7 +198,8 @@ function storeElement(vm: Interpreter, oop: Oop, i: number, value: Oop, as: As):
     return true;
   }
   if (isWordsFormat(fmt)) {
-    const word = as === As.characters ? (isCharacter(value) ? value >>> 2 : undefined) : positive32BitValueOf(mem, value);
+    const chars = as === As.characters || (as === As.basic && isStringLike(mem, oop));
+    const word = chars ? (isCharacter(value) ? value >>> 2 : undefined) : positive32BitValueOf(mem, value);
     if (word === undefined) return vm.failWith(PrimErr.badArgument);
     mem.storeWord(oop, i - 1, word);
     return true;

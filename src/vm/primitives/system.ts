@@ -7,7 +7,7 @@ import type { PrimitiveFn } from "./table.js";
 import { Special } from "../memory/special.js";
 import { Format } from "../memory/format.js";
 import type { Oop } from "../memory/oop.js";
-import { internSymbol, lookupSymbol, stringHashOfBytes } from "../memory/symbols.js";
+import { internSymbol, lookupSymbol, stringHashOfBytes, stringHashOfWords } from "../memory/symbols.js";
 import { HEADER_BYTES } from "../memory/heap.js";
 import { activeProcess } from "../interpreter/scheduler.js";
 import { snapshotImage } from "../image/snapshot.js";
@@ -16,6 +16,24 @@ import { answer, newString } from "./support.js";
 
 function isBytes(vm: Interpreter, oop: Oop): boolean {
   return (oop & 3) === 0 && vm.mem.hasBytes(oop) && vm.mem.formatOf(oop) < Format.compiledMethod;
+}
+
+/** A WideString (or any word object of a String class): 32-bit code points. */
+function isWordString(vm: Interpreter, oop: Oop): boolean {
+  return (oop & 3) === 0 && oop !== vm.mem.nilOop && vm.mem.formatOf(oop) === Format.words;
+}
+
+/** The text of a byte string (Latin-1) or a word string (code points). */
+function textOf(vm: Interpreter, oop: Oop): string | undefined {
+  const mem = vm.mem;
+  if (isBytes(vm, oop)) return mem.stringOf(oop);
+  if (!isWordString(vm, oop)) return undefined;
+  let s = "";
+  for (let i = 0; i < mem.slotCount(oop); i++) {
+    const c = mem.fetchWord(oop, i);
+    s += c <= 0x10ffff ? String.fromCodePoint(c) : "\ufffd";
+  }
+  return s;
 }
 
 /** 113: Smalltalk quitPrimitive */
@@ -119,9 +137,9 @@ function primitiveVMParameter(vm: Interpreter, argCount: number): boolean {
 
 /** Transcript output: `primitiveTranscriptShow: aString` */
 function primitiveTranscriptShow(vm: Interpreter, argCount: number): boolean {
-  const text = vm.stackValue(0);
-  if (!isBytes(vm, text)) return vm.failWith(PrimErr.badArgument);
-  vm.host.console.write(vm.mem.stringOf(text));
+  const text = textOf(vm, vm.stackValue(0));
+  if (text === undefined) return vm.failWith(PrimErr.badArgument);
+  vm.host.console.write(text);
   vm.pop(argCount);
   return true;
 }
@@ -179,10 +197,17 @@ function primitiveLookupSymbol(vm: Interpreter, argCount: number): boolean {
 
 /** `primitiveStringHash` (receiver: a byte string): the hash the symbol table uses, so 'abc' hash = #abc hash. */
 function primitiveStringHash(vm: Interpreter, argCount: number): boolean {
-  const text = vm.stackValue(argCount === 0 ? 0 : 0);
-  if (!isBytes(vm, text)) return vm.failWith(PrimErr.badArgument);
-  const start = text + HEADER_BYTES;
-  const hash = stringHashOfBytes(vm.mem.bytes, start, start + vm.mem.byteLength(text));
+  const text = vm.stackValue(0);
+  let hash: number;
+  if (isBytes(vm, text)) {
+    const start = text + HEADER_BYTES;
+    hash = stringHashOfBytes(vm.mem.bytes, start, start + vm.mem.byteLength(text));
+  } else if (isWordString(vm, text)) {
+    const start = vm.mem.bodyIndex(text);
+    hash = stringHashOfWords(vm.words, start, start + vm.mem.slotCount(text));
+  } else {
+    return vm.failWith(PrimErr.badArgument);
+  }
   return answer(vm, argCount, (hash << 1) | 1);
 }
 
