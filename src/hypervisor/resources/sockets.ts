@@ -8,6 +8,8 @@
  * A socket holds a slot of the guest's quota (and of the daemon's limit) from `create` (or from the moment
  * a connection arrives on a listening socket) until it holds neither an OS handle nor unread data: when it
  * is destroyed, when an unconnected socket is closed, or when the connection is gone and its data read.
+ * A connection the guest closed and then destroyed lingers: the host still sends what was queued (for at
+ * most `closeLingerMs`) and gives the slot back when the connection is gone.
  */
 import * as net from "node:net";
 import { HostError, SocketStatus, type HandleEvents, type SocketAdapter, type SocketInfo } from "../../vm/host.js";
@@ -189,7 +191,6 @@ export class SocketTable implements SocketAdapter {
       this.dropSlotIfDone(rec);
       this.notify(rec);
     });
-
     server.listen({ port, host, backlog }, () => {
       const a = server.address();
       rec.localPort = a !== null && typeof a === "object" ? a.port : 0;
