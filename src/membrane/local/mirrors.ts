@@ -510,7 +510,9 @@ export class LocalClassMirror extends LocalObjectMirror implements ClassMirror {
 
 export class LocalMetaclassMirror extends LocalClassMirror implements MetaclassMirror {
   async thisClass(): Promise<ClassMirror> {
-    return this.space.mirrorOfKind(this.mem.fetchPointer(this.oop, MetaclassLayout.thisClass), "class") as unknown as ClassMirror;
+    const cls = this.mem.slotCount(this.oop) > MetaclassLayout.thisClass ? this.mem.fetchPointer(this.oop, MetaclassLayout.thisClass) : this.mem.nilOop;
+    if (!this.space.looksLikeClass(cls)) throw new MembraneError("failedPrecondition", "this metaclass has no class yet");
+    return this.space.mirrorOfKind(cls, "class") as unknown as ClassMirror;
   }
 }
 
