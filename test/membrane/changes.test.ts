@@ -38,16 +38,16 @@ function freshImage(): string {
   return file;
 }
 
-function capture(): CommandIO & { stdout: string; stderr: string } {
+function capture(): CommandIO & { output: string; errors: string } {
   const io = {
-    stdout: "",
-    stderr: "",
+    output: "",
+    errors: "",
     env: {},
     out(t: string) {
-      io.stdout += t;
+      io.output += t;
     },
     err(t: string) {
-      io.stderr += t;
+      io.errors += t;
     },
   };
   return io;
@@ -259,16 +259,16 @@ describe("oz changes", () => {
     const image = await prepare();
     const io = capture();
     expect(await main(["changes", image], io)).toBe(0);
-    const lines = io.stdout.trim().split("\n");
+    const lines = io.output.trim().split("\n");
     expect(lines.length).toBe(6);
     expect(lines[0]).toMatch(/classDefinition\s+OzCli$/);
     expect(lines[1]).toMatch(/method\s+OzCli>>v\s+\{accessing\}/);
     expect(lines[3]).toMatch(/OzCli class>>answer/);
     expect(lines[5]).toMatch(/removeMethod\s+OzCli>>gone/);
-    expect(io.stderr).toMatch(/6 changes since the last snapshot/);
+    expect(io.errors).toMatch(/6 changes since the last snapshot/);
     const json = capture();
     expect(await main(["changes", image, "--json"], json)).toBe(0);
-    const entries = JSON.parse(json.stdout);
+    const entries = JSON.parse(json.output);
     expect(entries.length).toBe(6);
     expect(entries[1]).toMatchObject({ kind: "method", className: "OzCli", classSide: false, selector: "v", category: "accessing", source: "v\n\t^ v" });
     expect(typeof entries[1].position).toBe("number");
@@ -276,20 +276,20 @@ describe("oz changes", () => {
     fs.appendFileSync(changesPathFor(image), `\n"----SNAPSHOT----2026-01-01T00:00:00.000Z----"!\n`);
     const after = capture();
     expect(await main(["changes", image], after)).toBe(0);
-    expect(after.stdout).toBe("");
+    expect(after.output).toBe("");
     const all = capture();
     expect(await main(["changes", image, "--all"], all)).toBe(0);
-    expect(all.stdout.trim().split("\n").length).toBe(7);
+    expect(all.output.trim().split("\n").length).toBe(7);
   });
 
   it("replay applies them to the image in place and marks the changes file", async () => {
     const image = await prepare();
     const io = capture();
     expect(await main(["changes", "replay", image], io)).toBe(0);
-    expect(io.stdout).toMatch(/replayed 6 of 6 changes into/);
+    expect(io.output).toMatch(/replayed 6 of 6 changes into/);
     const listing = capture();
     expect(await main(["changes", image], listing)).toBe(0);
-    expect(listing.stdout).toBe("");
+    expect(listing.output).toBe("");
     const { space, close } = openImageFile(image);
     try {
       const r = await space.evaluate("(OzCli new v: 7; yourself) v + OzCli answer", { budget: { ms: 5000 } });
@@ -308,7 +308,7 @@ describe("oz changes", () => {
     const out = path.join(dir, `out${++counter}.image`);
     const io = capture();
     expect(await main(["changes", "replay", image, "-o", out, "--json"], io)).toBe(0);
-    expect(JSON.parse(io.stdout)).toMatchObject({ image: out, replayed: 6, failed: [] });
+    expect(JSON.parse(io.output)).toMatchObject({ image: out, replayed: 6, failed: [] });
     expect(fs.readFileSync(image).equals(before)).toBe(true);
     expect(fs.readFileSync(changesPathFor(image)).equals(changesBefore)).toBe(true);
     expect(changesSinceLastSnapshot(fs.readFileSync(changesPathFor(out), "utf8"))).toEqual([]);
@@ -330,14 +330,14 @@ describe("oz changes", () => {
     log.close();
     const io = capture();
     expect(await main(["changes", "replay", image], io)).toBe(1);
-    expect(io.stderr).toMatch(/failed .*OzMissingClass/);
-    expect(io.stdout).toMatch(/replayed 1 of 2/);
+    expect(io.errors).toMatch(/failed .*OzMissingClass/);
+    expect(io.output).toMatch(/replayed 1 of 2/);
   });
 
   it("usage, help and missing files", async () => {
     const help = capture();
     expect(await main(["changes", "--help"], help)).toBe(0);
-    expect(help.stdout).toMatch(/oz changes IMAGE/);
+    expect(help.output).toMatch(/oz changes IMAGE/);
     expect(await main(["changes"], capture())).toBe(2);
     expect(await main(["changes", "a", "b"], capture())).toBe(2);
     expect(await main(["changes", "replay"], capture())).toBe(2);
@@ -345,13 +345,13 @@ describe("oz changes", () => {
     expect(await main(["changes", "replay", "x.image", "--doit-budget", "soon"], capture())).toBe(2);
     const missing = capture();
     expect(await main(["changes", path.join(dir, "nope.image")], missing)).toBe(1);
-    expect(missing.stderr).toMatch(/no such image/);
+    expect(missing.errors).toMatch(/no such image/);
     expect(await main(["changes", "replay", path.join(dir, "nope.image")], capture())).toBe(1);
     // an image without a changes file has no changes
     const bare = freshImage();
     const io = capture();
     expect(await main(["changes", bare], io)).toBe(0);
-    expect(io.stdout).toBe("");
+    expect(io.output).toBe("");
   });
 });
 
