@@ -33,9 +33,9 @@ import type { Handle } from "../memory/heap.js";
 import type { WeakHandle } from "../memory/gc.js";
 import type { Oop } from "../memory/oop.js";
 import { HostError, type FileAdapter, type FileEntry, type FileMode } from "../host.js";
-import { answer, answerBool, integerResult, newString } from "./support.js";
+import { answer, answerBool, integerResult } from "./support.js";
 import {
-  copyBytes, failWith, failWithError, intArg, lastErrorOop, latin1, newArray, newByteArray, textArg, unwatch, watchOwner,
+  copyBytes, failWith, failWithError, intArg, lastErrorOop, newArray, newByteArray, newText, textArg, unwatch, watchOwner,
   type LastError,
 } from "./hostio.js";
 
@@ -329,7 +329,7 @@ function primitiveFileRequestDone(vm: Interpreter, argCount: number): boolean {
 }
 
 function entryOop(vm: Interpreter, entry: FileEntry): Oop {
-  const name = newString(vm, latin1(entry.name));
+  const name = newText(vm, entry.name);
   const size = integerResult(vm, entry.size);
   const time = integerResult(vm, Math.round(entry.modifiedMs));
   if (name === 0 || size === 0 || time === 0) return 0;

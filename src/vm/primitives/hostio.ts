@@ -13,15 +13,33 @@ import { HostError, type HostErrorKind } from "../host.js";
 import { internSymbol } from "../memory/symbols.js";
 import { PrimErr } from "./errors.js";
 import { newString } from "./support.js";
+import { allocateText } from "../method/materialize.js";
 
 /** Whether `oop` is a byte object (String, Symbol, ByteArray), not a compiled method. */
 export function isByteObject(vm: Interpreter, oop: Oop): boolean {
   return (oop & 3) === 0 && oop !== vm.mem.nilOop && vm.mem.hasBytes(oop) && vm.mem.formatOf(oop) < Format.compiledMethod;
 }
 
-/** The text of a byte object, or undefined. */
+/** The text of a byte string (Latin-1) or a word string (a WideString: code points), or undefined. */
 export function textArg(vm: Interpreter, oop: Oop): string | undefined {
-  return isByteObject(vm, oop) ? vm.mem.stringOf(oop) : undefined;
+  const mem = vm.mem;
+  if (isByteObject(vm, oop)) return mem.stringOf(oop);
+  if ((oop & 3) !== 0 || oop === mem.nilOop || mem.formatOf(oop) !== Format.words) return undefined;
+  let s = "";
+  for (let i = 0; i < mem.slotCount(oop); i++) {
+    const c = mem.fetchWord(oop, i) >>> 0;
+    s += c <= 0x10ffff ? String.fromCodePoint(c) : "\ufffd";
+  }
+  return s;
+}
+
+/** A ByteString for Latin-1 text, else a WideString; 0 when memory is short. */
+export function newText(vm: Interpreter, text: string): Oop {
+  try {
+    return allocateText(vm.mem, text);
+  } catch {
+    return newString(vm, text.replace(/[^\x00-\xff]/g, "?"));
+  }
 }
 
 /** A SmallInteger's value, or undefined. */
@@ -85,14 +103,9 @@ export function failWith(vm: Interpreter, holder: { lastError: LastError | undef
 export function lastErrorOop(vm: Interpreter, last: LastError | undefined): Oop {
   if (!last) return vm.mem.nilOop;
   const kind = internSymbol(vm.mem, last.kind);
-  const message = newString(vm, latin1(last.message));
+  const message = newText(vm, last.message);
   if (kind === 0 || message === 0) return 0;
   return newArray(vm, [kind, message]);
-}
-
-/** Characters a byte string can hold (others become '?'). */
-export function latin1(text: string): string {
-  return text.replace(/[^\x00-\xff]/g, "?");
 }
 
 /**

@@ -32,9 +32,9 @@ import type { WeakHandle } from "../memory/gc.js";
 import type { Oop } from "../memory/oop.js";
 import { Special } from "../memory/special.js";
 import { HostError, SocketStatus, type HandleEvents, type SocketAdapter, type SocketInfo } from "../host.js";
-import { answer, answerBool, integerResult, newString } from "./support.js";
+import { answer, answerBool, integerResult } from "./support.js";
 import {
-  copyBytes, failWith, failWithError, intArg, isByteObject, lastErrorOop, latin1, storeBytes, textArg, unwatch, watchOwner,
+  copyBytes, failWith, failWithError, intArg, isByteObject, lastErrorOop, newText, storeBytes, textArg, unwatch, watchOwner,
   type LastError,
 } from "./hostio.js";
 
@@ -249,7 +249,7 @@ function primitiveSocketStatus(vm: Interpreter, argCount: number): boolean {
 
 function primitiveSocketError(vm: Interpreter, argCount: number): boolean {
   const state = stateOf(vm);
-  return info(vm, state, argCount, (i) => (i.error === undefined ? vm.mem.nilOop : newString(vm, latin1(i.error))));
+  return info(vm, state, argCount, (i) => (i.error === undefined ? vm.mem.nilOop : newText(vm, i.error)));
 }
 
 function primitiveSocketLocalPort(vm: Interpreter, argCount: number): boolean {
@@ -264,7 +264,7 @@ function primitiveSocketRemotePort(vm: Interpreter, argCount: number): boolean {
 
 function primitiveSocketRemoteAddress(vm: Interpreter, argCount: number): boolean {
   const state = stateOf(vm);
-  return info(vm, state, argCount, (i) => newString(vm, latin1(i.remoteAddress)));
+  return info(vm, state, argCount, (i) => newText(vm, i.remoteAddress));
 }
 
 function primitiveSocketDataAvailable(vm: Interpreter, argCount: number): boolean {
