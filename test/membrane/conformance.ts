@@ -244,6 +244,7 @@ export function conformanceSuite(name: string, makeSpace: SpaceFactory): void {
         ["a string", "it's a string"],
         ["an empty string", ""],
         ["a Latin-1 string", "caf\u00e9 \u00ff"],
+        ["a string beyond Latin-1 (a WideString)", "\u263a smile, \u00e9t\u00e9, \u{1F600}"],
         ["a symbol", sym("at:put:")],
         ["a binary symbol", sym("+")],
         ["an empty array", []],
@@ -270,6 +271,7 @@ export function conformanceSuite(name: string, makeSpace: SpaceFactory): void {
         const space = await fresh();
         const className = async (m: ObjectMirror) => (await m.getClass()).name();
         expect(await className(await space.fromLocalString("abc"))).toBe("ByteString");
+        expect(await className(await space.fromLocalString("\u263a"))).toBe("WideString");
         expect(await className(await space.fromLocalSymbol("abc"))).toBe("ByteSymbol");
         expect(await className(await space.fromLocalCharacter("x"))).toBe("Character");
         expect(await className(await space.fromLocalCharacter(65))).toBe("Character");
@@ -350,8 +352,8 @@ export function conformanceSuite(name: string, makeSpace: SpaceFactory): void {
         await expectError(space.fromLocalArray([1, { x: 1 } as unknown as LocalValue]), "invalidArgument");
         await expectError(space.fromLocalArray("abc" as unknown as LocalValue[]), "invalidArgument");
         await expectError(space.fromLocalString(42 as unknown as string), "invalidArgument");
-        await expectError(space.fromLocalString("\u263a"), "invalidArgument");
         await expectError(space.fromLocalSymbol({} as unknown as string), "invalidArgument");
+        await expectError(space.fromLocalSymbol("\u263a"), "invalidArgument");
         await expectError(space.fromLocalCharacter(""), "invalidArgument");
         await expectError(space.fromLocalCharacter("ab"), "invalidArgument");
         await expectError(space.fromLocalCharacter(-1), "invalidArgument");
