@@ -62,6 +62,12 @@ async function serve(): Promise<void> {
     } else if (msg === "interactive") {
       hv.scheduler.interactive = () => server.services.activity.interactive();
       parentPort!.postMessage({ interactive: true });
+    } else if (msg === "inprocess") {
+      // the same calls on the daemon's space of g0, in the server's thread: no network
+      const target = await targetOn(hv.space("g0"));
+      const read = await bestRound(target.read, LATENCY_CALLS);
+      const describe = await bestRound(target.describe, LATENCY_CALLS / 4);
+      parentPort!.postMessage({ inprocess: { read, describe } });
     } else if (msg === "stop") {
       for (const p of busy) await p.terminate().catch(() => undefined);
       await server.close();
@@ -171,6 +177,10 @@ export async function remoteBenchmarks(): Promise<Measurement[]> {
     for (const [i, phase] of phases.entries()) {
       if (i === 1) await send(worker, "busy", "busy");
       if (i === 2) await send(worker, "interactive", "interactive");
+      const inprocess = (await send(worker, "inprocess", "inprocess")).inprocess as { read: number[]; describe: number[] };
+      const where = `in the server, no network, ${phase.name}`;
+      out.push({ name: `mirror read p50 / p99 (${where})`, value: percentile(inprocess.read, 50), unit: `ms / ${percentile(inprocess.read, 99).toFixed(2)} ms`, note: "the daemon's own space: the floor" });
+      out.push({ name: `describe p50 / p99 (${where})`, value: percentile(inprocess.describe, 50), unit: `ms / ${percentile(inprocess.describe, 99).toFixed(2)} ms`, note: "printString runs as a host job through the scheduler" });
       for (const transport of ["grpc", "ws"] as const) {
         const url = transport === "grpc" ? urls.grpcUrl : urls.wsUrl;
         const client = await connect(url, TOKEN);
