@@ -152,7 +152,8 @@ function pragmaValue(arg: PragmaArgument, info: SourceInfo): PragmaSpec["args"][
     case "false": return false;
     case "integer": return v.value;
     case "float": return v.value;
-    case "scaledDecimal": return Number(v.numerator) / Number(v.denominator);
+    case "scaledDecimal":
+    case "fraction": return Number(v.numerator) / Number(v.denominator);
     case "character": return String.fromCodePoint(v.value);
     case "string":
     case "symbol": return v.value;

@@ -48,7 +48,14 @@ describe("numbers", () => {
     expect(literal("1.5")).toEqual({ kind: "float", value: 1.5 });
     expect(literal("1.5e-3")).toEqual({ kind: "float", value: 0.0015 });
     expect(literal("2.5e2")).toEqual({ kind: "float", value: 250 });
-    expect(literal("1e-2")).toEqual({ kind: "float", value: 0.01 });
+    expect(literal("2r1.1e-60")).toEqual({ kind: "float", value: 1.5 * 2 ** -60 });
+  });
+
+  test("an integer with a negative exponent is an exact fraction, as in Pharo", () => {
+    expect(literal("1e-2")).toEqual({ kind: "fraction", numerator: 1n, denominator: 100n });
+    expect(literal("25e-2")).toEqual({ kind: "fraction", numerator: 1n, denominator: 4n });
+    expect(literal("100e-2")).toEqual({ kind: "integer", value: 1n });
+    expect(literal("2r1e-3")).toEqual({ kind: "fraction", numerator: 1n, denominator: 8n });
     expect(literal("2r1.1")).toEqual({ kind: "float", value: 1.5 });
     expect(literal("16r1.8")).toEqual({ kind: "float", value: 1.5 });
     expect(literal("0.1")).toEqual({ kind: "float", value: 0.1 });

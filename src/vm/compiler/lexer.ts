@@ -3,7 +3,8 @@
  *
  *   123  16rFF  36rZZ  2r1010   integers (radix digits are 0-9 and upper-case letters)
  *   1e10  2r1e4                 integers (an exponent on an integer keeps it an integer; 2r1e4 = 16)
- *   1.5  1.5e-3  2r1.1  1e-2    floats (a negative exponent on an integer makes a float)
+ *   1.5  1.5e-3  2r1.1          floats (rounded once, exactly)
+ *   1e-2  5e-324                fractions (a negative exponent on an integer: 1/100, as Pharo)
  *   1.5s2  3s  1.25s            scaled decimals (exact fraction, scale explicit or the fraction digits)
  *
  * A minus sign is never part of a number token: the parser makes `-` directly followed by a number a
@@ -11,6 +12,7 @@
  * `#(-1)` hold negative numbers. A binary selector may contain `-` only as its first character, so
  * `3--4` is `3 - -4`, as in Pharo.
  */
+import { ratioToFloat } from "../primitives/float.js";
 import type { LiteralSpec } from "../method/spec.js";
 import type { SourceInfo } from "./errors.js";
 import type { Token, TokenKind } from "./tokens.js";
@@ -258,10 +260,19 @@ class Lexer {
     if (fracDigits === "" && exponent >= 0) {
       return this.token("literal", start, { kind: "integer", value: mantissa * big ** BigInt(exponent) });
     }
+    if (fracDigits === "") {
+      // an integer with a negative exponent is an exact Fraction (Pharo: 1e-2 = 1/100)
+      let denominator = big ** BigInt(-exponent);
+      const g = gcd(mantissa, denominator);
+      const numerator = mantissa / g;
+      denominator /= g;
+      if (denominator === 1n) return this.token("literal", start, { kind: "integer", value: numerator });
+      return this.token("literal", start, { kind: "fraction", numerator, denominator });
+    }
     let value: number;
     if (radix === 10) value = Number(`${intDigits}.${fracDigits || "0"}e${exponent}`);
     else if (power >= 0) value = Number(mantissa * big ** BigInt(power));
-    else value = Number(mantissa) / Math.pow(radix, -power);
+    else value = ratioToFloat(mantissa, big ** BigInt(-power));
     return this.token("literal", start, { kind: "float", value });
   }
 }

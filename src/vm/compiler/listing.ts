@@ -20,6 +20,8 @@ export function printLiteral(spec: LiteralSpec, nested = false): string {
       return Number.isInteger(spec.value) ? spec.value.toFixed(1) : String(spec.value);
     case "scaledDecimal":
       return `${spec.numerator}/${spec.denominator}s${spec.scale}`;
+    case "fraction":
+      return `(${spec.numerator}/${spec.denominator})`;
     case "character":
       return `$${String.fromCodePoint(spec.value)}`;
     case "string":

@@ -20,6 +20,8 @@ export function literalKey(spec: LiteralSpec): string {
       return Object.is(spec.value, -0) ? "f-0" : `f${spec.value}`;
     case "scaledDecimal":
       return `s${spec.numerator}/${spec.denominator}s${spec.scale}`;
+    case "fraction":
+      return `q${spec.numerator}/${spec.denominator}`;
     case "character":
       return `c${spec.value}`;
     case "string":

@@ -38,6 +38,7 @@ function negate(spec: LiteralSpec): LiteralSpec {
     case "integer": return { kind: "integer", value: -spec.value };
     case "float": return { kind: "float", value: -spec.value };
     case "scaledDecimal": return { ...spec, numerator: -spec.numerator };
+    case "fraction": return { ...spec, numerator: -spec.numerator };
     default: return spec;
   }
 }

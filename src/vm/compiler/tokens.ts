@@ -33,5 +33,5 @@ export interface Token {
 
 export function isNumberLiteral(t: Token): boolean {
   const k = t.literal?.kind;
-  return t.kind === "literal" && (k === "integer" || k === "float" || k === "scaledDecimal");
+  return t.kind === "literal" && (k === "integer" || k === "float" || k === "scaledDecimal" || k === "fraction");
 }

@@ -69,28 +69,36 @@ export function literalEnvFor(mem: ObjectMemory, cls: Oop): LiteralEnv {
       if (global !== 0 && mem.fetchPointer(global, 1) === cls) return global;
       return newAssociation(mem, internSymbol(mem, name), cls);
     },
+    fraction(numerator: bigint, denominator: bigint): Oop {
+      return fractionObject(mem, numerator, denominator);
+    },
     scaledDecimal(numerator: bigint, denominator: bigint, scale: number): Oop {
       const scaledClass = mem.fetchPointer(globalAssociation(mem, "ScaledDecimal"), 1);
       if (globalAssociation(mem, "ScaledDecimal") === 0 || isNil(mem, scaledClass)) {
         throw new GuestError("contract", "this image has no ScaledDecimal class");
       }
-      const g = gcd(numerator < 0n ? -numerator : numerator, denominator);
-      const num = numerator / g;
-      const den = denominator / g;
-      let fraction: Oop;
-      if (den === 1n) fraction = integerObjectOf(mem, num);
-      else {
-        const fractionClass = mem.fetchPointer(globalAssociation(mem, "Fraction"), 1);
-        fraction = mem.allocate(fractionClass, Format.fixed, 2);
-        mem.storePointer(fraction, 0, integerObjectOf(mem, num));
-        mem.storePointer(fraction, 1, integerObjectOf(mem, den));
-      }
+      const fraction = fractionObject(mem, numerator, denominator);
       const sd = mem.allocate(scaledClass, Format.fixed, 2);
       mem.storePointer(sd, 0, fraction);
       mem.storePointer(sd, 1, (scale << 1) | 1);
       return sd;
     },
   };
+}
+
+/** The exact number numerator/denominator: an Integer when the denominator divides, else a Fraction. */
+function fractionObject(mem: ObjectMemory, numerator: bigint, denominator: bigint): Oop {
+  const g = gcd(numerator < 0n ? -numerator : numerator, denominator);
+  const num = numerator / g;
+  const den = denominator / g;
+  if (den === 1n) return integerObjectOf(mem, num);
+  const assoc = globalAssociation(mem, "Fraction");
+  if (assoc === 0 || isNil(mem, mem.fetchPointer(assoc, 1))) throw new GuestError("contract", "this image has no Fraction class");
+  const fraction = mem.allocate(mem.fetchPointer(assoc, 1), Format.fixed, 2);
+  if (fraction === 0) throw new GuestError("resourceExhausted", "the guest is out of memory (creating a fraction)");
+  mem.storePointer(fraction, 0, integerObjectOf(mem, num));
+  mem.storePointer(fraction, 1, integerObjectOf(mem, den));
+  return fraction;
 }
 
 function gcd(a: bigint, b: bigint): bigint {

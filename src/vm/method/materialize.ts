@@ -21,6 +21,8 @@ export interface LiteralEnv {
   methodClassBinding(): Oop;
   /** a ScaledDecimal literal */
   scaledDecimal?(numerator: bigint, denominator: bigint, scale: number): Oop;
+  /** a Fraction literal (numerator and denominator in lowest terms, denominator > 1) */
+  fraction?(numerator: bigint, denominator: bigint): Oop;
 }
 
 /** A literal that cannot be made in this heap: memory is short, or the image lacks what it needs. */
@@ -81,6 +83,9 @@ export function materializeLiteral(mem: ObjectMemory, lit: LiteralSpec, env: Lit
       elements.forEach((e, i) => mem.storePointer(oop, i, e));
       return oop;
     }
+    case "fraction":
+      if (!env.fraction) throw new MaterializeError("this image has no Fraction");
+      return env.fraction(lit.numerator, lit.denominator);
     case "scaledDecimal":
       if (!env.scaledDecimal) throw new MaterializeError("this image has no ScaledDecimal");
       return env.scaledDecimal(lit.numerator, lit.denominator, lit.scale);

@@ -12,6 +12,8 @@ export type LiteralSpec =
   | { kind: "integer"; value: bigint }
   | { kind: "float"; value: number }
   | { kind: "scaledDecimal"; numerator: bigint; denominator: bigint; scale: number }
+  /** `1e-2` is the Fraction 1/100, in lowest terms, as in Pharo */
+  | { kind: "fraction"; numerator: bigint; denominator: bigint }
   | { kind: "character"; value: number }
   | { kind: "string"; value: string }
   | { kind: "symbol"; value: string }
