@@ -194,8 +194,12 @@ export class Hypervisor implements HypervisorApi {
     return g.load();
   }
 
+  /** Daemon-wide figures; the sample lists are those since the last scrape, copied (only `scrape()` drains them). */
   daemonStats(): DaemonStats {
-    const samples = this.scheduler.drainSamples();
+    return this.daemonFigures(this.scheduler.peekSamples());
+  }
+
+  private daemonFigures(samples: { slicesMs: number[]; heartbeatLatenessMs: number[] }): DaemonStats {
     let socketsOpen = 0;
     for (const g of this.guests.values()) {
       try {
@@ -216,7 +220,7 @@ export class Hypervisor implements HypervisorApi {
 
   /** Everything a metrics scrape needs, with the sample lists (slices, lateness, GC pauses) drained. */
   scrape(): { daemon: DaemonStats; guests: GuestInfo[] } {
-    const daemon = this.daemonStats();
+    const daemon = this.daemonFigures(this.scheduler.drainSamples());
     const guests = [...this.guests.values()].map((g) => {
       const info = g.info();
       info.stats.gcPausesMs = g.drainGcPauses();

@@ -5,8 +5,11 @@
  */
 import type { DaemonPlugin } from "./daemon.js";
 
-/** Modules relative to this file (in dist/src/hypervisor/). Add yours here. */
-export const PLUGIN_MODULES = ["../metrics/daemonPlugin.js", "../remote/daemonPlugin.js", "./resources/daemonPlugin.js"];
+/**
+ * Modules relative to this file (in dist/src/hypervisor/), set up in this order. Add yours here. The
+ * metrics come last: they count the requests of the remote services, which must exist by then.
+ */
+export const PLUGIN_MODULES = ["./resources/daemonPlugin.js", "../remote/daemonPlugin.js", "../metrics/daemonPlugin.js"];
 
 export async function defaultPlugins(log: (line: string) => void = () => undefined): Promise<DaemonPlugin[]> {
   const out: DaemonPlugin[] = [];

@@ -293,6 +293,11 @@ export class Scheduler {
     }
   }
 
+  /** The samples since the last drain, copied (not drained: for readers other than the metrics). */
+  peekSamples(): { slicesMs: number[]; heartbeatLatenessMs: number[] } {
+    return { slicesMs: [...this.slicesMs], heartbeatLatenessMs: [...this.heartbeatLatenessMs] };
+  }
+
   /** Figures for the metrics since the previous call (the sample lists are drained). */
   drainSamples(): { slicesMs: number[]; heartbeatLatenessMs: number[] } {
     const out = { slicesMs: this.slicesMs, heartbeatLatenessMs: this.heartbeatLatenessMs };

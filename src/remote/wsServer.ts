@@ -319,8 +319,9 @@ export class WebSocketGateway {
 
   private malformed(conn: Connection, id: unknown, message: string): void {
     conn.malformed++;
-    this.answered(undefined, performance.now(), new RemoteError("invalidArgument", message));
-    this.sendError(conn, id ?? null, new RemoteError("invalidArgument", message));
+    const e = new RemoteError("invalidArgument", message);
+    this.answered(undefined, performance.now(), e);
+    this.sendError(conn, id ?? null, e);
     if (conn.malformed >= this.options.maxMalformed) conn.ws.close(1007, "too many malformed messages");
   }
 
