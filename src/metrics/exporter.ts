@@ -156,6 +156,7 @@ export class OzMetrics {
   private readonly socketsOpen: Gauge<GuestLabel>;
   private readonly fileBytes: Gauge<GuestLabel>;
   private readonly state: Gauge<"guest" | "state">;
+  private readonly throttled: Gauge<GuestLabel>;
   private readonly uptime: Gauge<GuestLabel>;
   // daemon
   private readonly guests: Gauge<"state">;
@@ -203,6 +204,7 @@ export class OzMetrics {
     this.finalizations = new CumulativeCounter(counter("oz_guest_finalizations_total", "OS handles closed after their owner was collected: by=\"image\" by the image's own finalization, by=\"host\" by the host's backstop.", ["guest", "by"]));
     // ---- state
     this.state = guestGauge("oz_guest_state", "1 for the guest's current state (running, paused, shutoff, crashed), 0 for the others.", ["guest", "state"]);
+    this.throttled = guestGauge("oz_guest_cpu_throttled", "1 while the guest is throttled by its CPU quota (paused, reason quota, until its next period), else 0.", ["guest"]);
     this.uptime = guestGauge("oz_guest_uptime_seconds", "Time since the guest last started, seconds (0 when it is shut off).", ["guest"]);
 
     // ---- daemon
@@ -296,6 +298,7 @@ export class OzMetrics {
     this.socketsOpen.set(labels, s.socketsOpen);
     this.fileBytes.set(labels, s.fileBytes);
     for (const state of GUEST_STATES) this.state.set({ guest, state }, info.state === state ? 1 : 0);
+    this.throttled.set(labels, info.state === "paused" && info.reason === "quota" ? 1 : 0);
     this.uptime.set(labels, s.uptimeMs / 1000);
   }
 
@@ -333,7 +336,7 @@ export class OzMetrics {
     this.finalizations.remove(`${guest}\u0000image`, { guest, by: "image" });
     this.finalizations.remove(`${guest}\u0000host`, { guest, by: "host" });
     this.gcDuration.remove(labels);
-    for (const g of [this.quota, this.period, this.weight, this.heapUsed, this.heapLimit, this.socketsOpen, this.fileBytes, this.uptime]) g.remove(labels);
+    for (const g of [this.quota, this.period, this.weight, this.heapUsed, this.heapLimit, this.socketsOpen, this.fileBytes, this.throttled, this.uptime]) g.remove(labels);
     for (const state of PROCESS_STATES) this.processes.remove({ guest, state });
     for (const state of GUEST_STATES) this.state.remove({ guest, state });
   }

@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import type { DaemonStats, GuestConfig, GuestInfo, GuestState, GuestStats, HypervisorEvent } from "../../src/hypervisor/types.js";
+import type { DaemonStats, GuestConfig, GuestInfo, GuestState, GuestStats, HypervisorEvent, StateReason } from "../../src/hypervisor/types.js";
 import { OzMetrics, type MetricsSource, type RemoteView } from "../../src/metrics/exporter.js";
 import { parseExposition } from "./helpers.js";
 
@@ -24,13 +24,13 @@ function stats(extra: Partial<GuestStats> = {}): GuestStats {
 
 /** A hypervisor whose figures the test sets. */
 class ScriptedSource implements MetricsSource {
-  guests = new Map<string, { state: GuestState; config: GuestConfig; stats: GuestStats }>();
+  guests = new Map<string, { state: GuestState; reason: StateReason; config: GuestConfig; stats: GuestStats }>();
   daemon: DaemonStats = { startedAt: 1_700_000_000_000, guestSwitches: 0, slicesMs: [], heartbeatLatenessMs: [], socketsOpen: 0, socketsLimit: 1024 };
   scrapes = 0;
   private readonly listeners = new Set<(e: HypervisorEvent) => void>();
 
-  set(name: string, s: Partial<GuestStats>, state: GuestState = "running", config: Partial<GuestConfig> = {}): void {
-    this.guests.set(name, { state, config: { name, ...config }, stats: stats(s) });
+  set(name: string, s: Partial<GuestStats>, state: GuestState = "running", config: Partial<GuestConfig> = {}, reason: StateReason = "booted"): void {
+    this.guests.set(name, { state, reason, config: { name, ...config }, stats: stats(s) });
   }
 
   undefine(name: string): void {
@@ -43,7 +43,7 @@ class ScriptedSource implements MetricsSource {
     const daemon = this.daemon;
     this.daemon = { ...daemon, slicesMs: [], heartbeatLatenessMs: [] };
     const guests = [...this.guests].map(([name, g]) => {
-      const info: GuestInfo = { name, state: g.state, reason: "booted", config: structuredClone(g.config), stats: structuredClone(g.stats) };
+      const info: GuestInfo = { name, state: g.state, reason: g.reason, config: structuredClone(g.config), stats: structuredClone(g.stats) };
       g.stats.gcPausesMs = [];
       return info;
     });
@@ -137,7 +137,7 @@ describe("per-guest series", () => {
   it("gauges: quota and period (absent without a quota), heap, processes by state, sockets open, state, uptime", async () => {
     const src = new ScriptedSource();
     const m = new OzMetrics({ source: src, processMetrics: false });
-    src.set("q", { heapBytes: 1000, heapLimitBytes: 4096, uptimeMs: 2500, socketsOpen: 3, fileBytes: 12, processes: { running: 1, runnable: 2, waiting: 3, suspended: 4, failed: 0 } }, "paused", { cpu: { quotaMs: 300, periodMs: 1000 }, weight: 50 });
+    src.set("q", { heapBytes: 1000, heapLimitBytes: 4096, uptimeMs: 2500, socketsOpen: 3, fileBytes: 12, processes: { running: 1, runnable: 2, waiting: 3, suspended: 4, failed: 0 } }, "paused", { cpu: { quotaMs: 300, periodMs: 1000 }, weight: 50 }, "quota");
     src.set("free", {}, "crashed");
     const x = await scrape(m);
     expect(x.value("oz_guest_cpu_quota_seconds", { guest: "q" })).toBeCloseTo(0.3);
@@ -154,6 +154,8 @@ describe("per-guest series", () => {
       ["running", 1], ["runnable", 2], ["waiting", 3], ["suspended", 4], ["failed", 0],
     ]);
     expect(x.value("oz_guest_state", { guest: "q", state: "paused" })).toBe(1);
+    expect(x.value("oz_guest_cpu_throttled", { guest: "q" })).toBe(1);
+    expect(x.value("oz_guest_cpu_throttled", { guest: "free" })).toBe(0);
     expect(x.value("oz_guest_state", { guest: "free", state: "crashed" })).toBe(1);
     expect(x.value("oz_guests", { state: "paused" })).toBe(1);
     expect(x.value("oz_guests", { state: "crashed" })).toBe(1);
