@@ -9,6 +9,7 @@ import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, type OzClient } from "../../src/remote/client/connect.js";
 import { metricsOf } from "../../src/metrics/daemonPlugin.js";
+import { defaultPlugins } from "../../src/hypervisor/plugins.js";
 import { GUESTS, fetchText, parseExposition, requireBinary, startDaemon, waitFor, type Exposition } from "./helpers.js";
 
 let d: Awaited<ReturnType<typeof startDaemon>>;
@@ -30,6 +31,12 @@ async function scrape(): Promise<Exposition> {
 const v = (x: Exposition, name: string, labels: Record<string, string> = {}) => x.value(name, labels) ?? NaN;
 
 describe("ozd's /metrics", () => {
+  it("comes from a plugin ozd loads, set up after the remote services whose requests it counts", async () => {
+    const names = (await defaultPlugins()).map((p) => p.name);
+    expect(names).toContain("metrics");
+    expect(names.indexOf("metrics")).toBeGreaterThan(names.indexOf("remote"));
+  });
+
   it("is served without a token in the text format; HEAD too; other methods are refused", async () => {
     const r = await fetchText(d.url);
     expect(r.status).toBe(200);

@@ -11,9 +11,7 @@ import { spawnSync } from "node:child_process";
 import { validateConfig } from "../../src/hypervisor/config.js";
 import { Daemon } from "../../src/hypervisor/daemon.js";
 import type { GuestConfig } from "../../src/hypervisor/types.js";
-import { plugin as resourcesPlugin } from "../../src/hypervisor/resources/daemonPlugin.js";
-import { plugin as remotePlugin } from "../../src/remote/daemonPlugin.js";
-import { plugin as metricsPlugin } from "../../src/metrics/daemonPlugin.js";
+import { defaultPlugins } from "../../src/hypervisor/plugins.js";
 import { kernelImageBytes } from "../../src/tools/kernelImage.js";
 
 let kernel: Promise<Uint8Array> | undefined;
@@ -77,12 +75,15 @@ export const GUESTS = {
   idle: { name: "idle", autostart: true },
 } satisfies Record<string, GuestConfig>;
 
-/** ozd in-process with the plugins ozd loads, on ephemeral loopback ports. */
+/** ozd in-process with the plugins ozd loads (plugins.ts: resources, remote, metrics), on ephemeral loopback ports. */
 export async function startDaemon(guests: GuestConfig[], extra: Record<string, unknown> = {}): Promise<{ daemon: Daemon; dir: string; url: string; close(): Promise<void> }> {
   const dir = tempDir("ozd-metrics-");
+  const problems: string[] = [];
+  const plugins = await defaultPlugins((line) => problems.push(line));
+  if (problems.length > 0) throw new Error(problems.join("\n"));
   const daemon = await Daemon.start({
     config: validateConfig({ dataDir: dir, http: "127.0.0.1:0", grpc: "127.0.0.1:0", snapshotIntervalMs: 0, guests, ...extra }),
-    plugins: [resourcesPlugin, remotePlugin, metricsPlugin],
+    plugins,
     log: () => undefined,
     hypervisor: { kernelImage },
   });
