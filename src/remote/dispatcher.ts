@@ -6,10 +6,10 @@
  * result, registering the mirrors it contains as handles of the session. gRPC and WebSocket are two
  * encodings of the same calls: they cannot diverge.
  */
-import type { ObjectMirror, ObjectSpace, MirrorKind, RunOutcome, EvaluationResult, ObjectDescription, SliceReport, SpaceStats } from "../membrane/objectSpace.js";
+import type { ObjectMirror, ObjectSpace, RunOutcome, EvaluationResult, ObjectDescription, SliceReport, SpaceStats } from "../membrane/objectSpace.js";
 import { MembraneError } from "../membrane/objectSpace.js";
 import { FloatValue, type LocalValue } from "../membrane/values.js";
-import { HypervisorError, type DaemonStats, type GuestInfo, type HypervisorApi, type HypervisorEvent } from "../hypervisor/types.js";
+import { HypervisorError, type DaemonStats, type GuestInfo, type HypervisorApi } from "../hypervisor/types.js";
 import { isRole, isTokenAdmin, type Authenticator } from "./auth.js";
 import { RemoteError } from "./errors.js";
 import {
@@ -263,7 +263,7 @@ export class Dispatcher {
       if (guests.size > 0 && !guests.has(event.guest)) return;
       if (types.size > 0 && !types.has(event.type)) return;
       try {
-        sink.write(shape("Event", encodeEvent(event)));
+        sink.write(shape("Event", event));
       } catch {
         // the transport ends the stream itself when it cannot write
       }
@@ -462,10 +462,6 @@ function encodeRaw(type: ResultType, raw: any, ref: (m: ObjectMirror | undefined
     default:
       return raw;
   }
-}
-
-function encodeEvent(e: HypervisorEvent): Record<string, unknown> {
-  return { ...e };
 }
 
 // ---------------------------------------------------------------------- handlers
@@ -716,5 +712,3 @@ function formatSpec(spec: { format?: string; instanceSize?: number } | undefined
 
 /** Every operation has a handler (checked at load). */
 for (const o of OPERATIONS) if (!HANDLERS[o.name]) throw new Error(`remote: no handler for ${o.service}.${o.name}`);
-
-export type { MirrorKind };

@@ -62,7 +62,7 @@ export class GrpcTransport implements Transport {
   constructor(
     target: string,
     secure: boolean,
-    private readonly token: string,
+    token: string,
     private readonly options: TransportOptions = {},
   ) {
     const credentials = secure ? grpc.credentials.createSsl(options.ca ? Buffer.from(options.ca) : null) : grpc.credentials.createInsecure();
