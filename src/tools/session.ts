@@ -1,7 +1,7 @@
 /**
  * A local session on an image for the CLI: the kernel image (built when missing) or a given image file,
  * opened as an object space with a Node host whose Transcript goes to stdout. Sessions never save their
- * image, so their changes are kept in memory.
+ * image, so their changes are kept in memory (after the image's own changes file, which is read only).
  */
 import * as fs from "node:fs";
 import { LocalObjectSpace } from "../membrane/local/space.js";
@@ -10,6 +10,7 @@ import { Special } from "../vm/memory/special.js";
 import { kernelFileNames, kernelImageBytes } from "./kernelImage.js";
 import { nodeHost } from "./host/nodeHost.js";
 import { MemoryChanges } from "./host/sourceFiles.js";
+import { OverlayChanges, changesPathFor } from "../membrane/local/imageFiles.js";
 
 export interface SessionOptions {
   image?: string;
@@ -29,7 +30,9 @@ export function sourceFilesOf(mem: ObjectMemory): string[] {
 
 export async function openSession(options: SessionOptions = {}): Promise<LocalObjectSpace> {
   const bytes = options.image ? new Uint8Array(fs.readFileSync(options.image)) : await kernelImageBytes(options.log);
-  const host = nodeHost({ write: options.write, changes: new MemoryChanges(), kernelFiles: [] });
+  // an image's own changes file holds the sources of its methods: read it, but never write it
+  const changes = options.image ? new OverlayChanges(changesPathFor(options.image)) : new MemoryChanges();
+  const host = nodeHost({ write: options.write, changes, kernelFiles: [] });
   const space = LocalObjectSpace.fromImage(bytes, host, { onCompileWarning: options.warn });
   host.sources.kernelFiles.push(...sourceFilesOf(space.mem));
   return space;

@@ -46,6 +46,8 @@ export interface HeapOptions {
 }
 
 export const DEFAULT_HEAP_LIMIT = 512 * 1024 * 1024;
+/** No object can have more slots than the largest heap holds (and sizes stay within 32 bits). */
+const MAX_SLOTS = (1024 * 1024 * 1024) >> 2;
 const MAX_HEAP_LIMIT = 1024 * 1024 * 1024;
 
 /** A host-held reference to a guest object: a GC root that follows the object when it moves. */
@@ -293,6 +295,7 @@ export class ObjectMemory {
    * would be passed; callers turn that into a primitive failure or an interpreter-level low-space event.
    */
   allocate(cls: Oop, format: number, slots: number, fill: Oop = this.nilOop): Oop {
+    if (!(slots >= 0 && slots <= MAX_SLOTS)) return 0;
     const size = (HEADER_WORDS + slots) << 2;
     const oop = this.freeStart;
     const end = oop + size;
