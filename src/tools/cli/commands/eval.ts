@@ -2,7 +2,7 @@ import type { Command, CommandIO } from "../io.js";
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "../io.js";
 import { parseArgs, UsageError } from "../args.js";
 import { REMOTE_OPTIONS, REMOTE_USAGE, explicitRemote, withClient } from "../remote.js";
-import { openSession } from "../../session.js";
+import { openLocal } from "../local.js";
 import { MembraneError, type EvaluationResult, type ObjectSpace } from "../../../membrane/objectSpace.js";
 
 /** Evaluates and prints the result (or the error); answers the exit code. */
@@ -74,12 +74,7 @@ and message are printed on stderr, then the Smalltalk stack), 2 for bad usage, 3
         );
         return EXIT_USAGE;
       }
-      const space = await openSession({
-        image: typeof options.image === "string" ? options.image : undefined,
-        write: io.out,
-        warn: (w) => io.err(`${w}\n`),
-        log: (l) => io.err(`${l}\n`),
-      });
+      const space = await openLocal(io, "eval", typeof options.image === "string" ? options.image : undefined);
       return evaluateAndPrint(space, positional[0], io, { json, budgetMs });
     }
     if (positional.length !== 2) {

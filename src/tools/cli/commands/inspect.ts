@@ -5,7 +5,7 @@ import type { Command } from "../io.js";
 import { CliError, EXIT_FAILURE, EXIT_OK } from "../io.js";
 import { parseArgs, UsageError } from "../args.js";
 import { REMOTE_OPTIONS, REMOTE_USAGE, asCliError, explicitRemote, openClient } from "../remote.js";
-import { openSession } from "../../session.js";
+import { openLocal } from "../local.js";
 import { Inspector, type InspectorHypervisor, type InspectorOptions } from "../../inspector/inspector.js";
 import { TerminalIO, runInspector } from "../../inspector/terminal.js";
 import type { ObjectSpace } from "../../../membrane/objectSpace.js";
@@ -54,10 +54,9 @@ Exit status: 0 when it quits, 1 when the guest does not exist or EXPRESSION fail
     const local = options.local === true || options.image !== undefined;
     if (local && options.remote !== undefined) throw new UsageError("--remote works on a daemon's guest; --image and --local on a local image: not both");
     const remote = local ? undefined : explicitRemote(options, io.env);
-    if (!io.stdin) throw new CliError("the inspector needs an input (a terminal or a pipe)");
-    const terminal = io.stdin.isTTY === true && io.isTTY === true;
-
     const session = async (space: ObjectSpace, start: string | undefined, extra: InspectorOptions): Promise<number> => {
+      if (!io.stdin) throw new CliError("the inspector needs an input (a terminal or a pipe)");
+      const terminal = io.stdin.isTTY === true && io.isTTY === true;
       const tio = new TerminalIO({ input: io.stdin!, output: io.stdout, write: io.out, terminal, env: io.env });
       const inspector = new Inspector(space, tio, { ...inspectorOptions, ...extra });
       try {
@@ -77,12 +76,7 @@ Exit status: 0 when it quits, 1 when the guest does not exist or EXPRESSION fail
       if (positional.length > 1) {
         throw new UsageError(positional.length === 2 ? "'oz inspect GUEST EXPRESSION' inspects a daemon's guest: give --remote URL (or set OZ_REMOTE)" : "expected at most one expression");
       }
-      const space = await openSession({
-        image: typeof options.image === "string" ? options.image : undefined,
-        write: io.out,
-        warn: (w) => io.err(`${w}\n`),
-        log: (l) => io.err(`${l}\n`),
-      });
+      const space = await openLocal(io, "inspect", typeof options.image === "string" ? options.image : undefined);
       return session(space, positional[0], {});
     }
     if (positional.length === 0 || positional.length > 2) {

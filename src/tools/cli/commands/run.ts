@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import type { Command } from "../io.js";
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "../io.js";
 import { parseArgs } from "../args.js";
-import { openSession } from "../../session.js";
+import { openLocal } from "../local.js";
 import { fileIn, formatFailure, runUntilQuiet } from "../../fileIn.js";
 import { bytecodeTracer } from "../../../vm/interpreter/trace.js";
 
@@ -32,12 +32,7 @@ a caret) or an unhandled error (its class, message and Smalltalk stack on stderr
       io.err(`oz run: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}\n`);
       return EXIT_FAILURE;
     }
-    const space = await openSession({
-      image: typeof options.image === "string" ? options.image : undefined,
-      write: io.out,
-      warn: (w) => io.err(`${w}\n`),
-      log: (l) => io.err(`${l}\n`),
-    });
+    const space = await openLocal(io, "run", typeof options.image === "string" ? options.image : undefined);
     if (options.trace) space.vm.trace = bytecodeTracer((line) => io.err(line));
     const outcome = (await fileIn(space, text, { fileName: file })) ;
     const finished = outcome.ok ? await runUntilQuiet(space, file) : outcome;
