@@ -247,3 +247,38 @@ describe("remote requests", () => {
     m.close();
   });
 });
+
+describe("the Grafana dashboard (docs/grafana/oz-dashboard.json)", () => {
+  it("has a row per concern, and its queries use only metrics the daemon exports", async () => {
+    const dashboard = JSON.parse(fs.readFileSync(path.join(root, "docs", "grafana", "oz-dashboard.json"), "utf8")) as {
+      uid: string; title: string; templating: { list: Array<{ name: string }> };
+      panels: Array<{ id: number; title: string; type: string; description?: string; targets?: Array<{ expr: string }> }>;
+    };
+    const rows = dashboard.panels.filter((p) => p.type === "row").map((p) => p.title);
+    for (const concern of ["CPU and throttling", "Memory and GC", "Sockets", "Remote requests"]) expect(rows).toContain(concern);
+    expect(dashboard.templating.list.map((v) => v.name)).toEqual(expect.arrayContaining(["datasource", "guest"]));
+    expect(new Set(dashboard.panels.map((p) => p.id)).size).toBe(dashboard.panels.length);
+
+    const src = new ScriptedSource();
+    src.set("a", {});
+    const m = new OzMetrics({ source: src, remote: () => ({ sessions: { all: () => [] } }) });
+    const families = new Map((await scrape(m)).types);
+    m.close();
+    const exported = (name: string) => {
+      const base = name.replace(/_(bucket|sum|count)$/, "");
+      return families.has(name) || families.get(base) === "histogram";
+    };
+    const used = new Set<string>();
+    for (const panel of dashboard.panels.filter((p) => p.type !== "row")) {
+      expect(panel.description, panel.title).toBeTruthy();
+      expect(panel.targets?.length, panel.title).toBeGreaterThan(0);
+      for (const t of panel.targets!) for (const [name] of t.expr.matchAll(/\b(oz|process|nodejs)_[a-z0-9_]+/g)) used.add(name);
+    }
+    for (const name of used) expect(exported(name), `${name} (used by the dashboard) is exported`).toBe(true);
+    // every per-guest concern of the issue has a panel
+    for (const name of ["oz_guest_cpu_seconds_total", "oz_guest_cpu_throttled_periods_total", "oz_guest_heap_used_bytes", "oz_guest_gc_duration_seconds_bucket",
+      "oz_guest_sockets_open", "oz_guest_network_receive_bytes_total", "oz_remote_requests_total", "oz_remote_request_duration_seconds_bucket", "oz_remote_sessions", "oz_remote_handles"]) {
+      expect(used, name).toContain(name);
+    }
+  });
+});

@@ -14,7 +14,10 @@ import * as net from "node:net";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { connect } from "../../src/remote/client/connect.js";
+import { fileURLToPath } from "node:url";
 import { GUESTS, findBinary, sleep, startDaemon, tempDir, waitFor } from "./helpers.js";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
 const PROMETHEUS = findBinary("prometheus");
 const REQUIRED = Boolean(process.env.OZ_REQUIRE_PROMETHEUS);
@@ -97,6 +100,15 @@ class Prometheus {
     if (body.status !== "success") throw new Error(`${promql}: ${body.error}`);
     if (body.data!.resultType !== "vector") throw new Error(`${promql}: a ${body.data!.resultType}, not a vector`);
     return body.data!.result.map((r) => ({ metric: r.metric, value: Number(r.value[1]) }));
+  }
+
+  /** Any query: answers the result's type and how many series (or 1 for a scalar) it has. */
+  async check(promql: string): Promise<{ type: string; size: number }> {
+    const res = await fetch(`${this.base}/api/v1/query?query=${encodeURIComponent(promql)}`);
+    const body = (await res.json()) as { status: string; error?: string; data?: { resultType: string; result: unknown } };
+    if (body.status !== "success") throw new Error(`${promql}: ${body.error}`);
+    const r = body.data!.result;
+    return { type: body.data!.resultType, size: Array.isArray(r) && body.data!.resultType !== "scalar" ? r.length : 1 };
   }
 
   /** The value of a query that answers one sample (undefined when it answers none). */
@@ -208,6 +220,23 @@ describe("Prometheus scraping ozd", () => {
     // metadata: the help texts and types reached Prometheus
     const meta = (await (await fetch(`${prom.base}/api/v1/metadata?metric=oz_guest_cpu_seconds_total`)).json()) as { data: Record<string, Array<{ type: string; help: string }>> };
     expect(meta.data.oz_guest_cpu_seconds_total?.[0]).toMatchObject({ type: "counter", help: expect.stringContaining("CPU time") });
+
+    // every query of the Grafana dashboard is valid PromQL, and answers data (rates need two scrapes of
+    // the remote counters that just appeared)
+    const dashboard = JSON.parse(fs.readFileSync(path.join(root, "docs", "grafana", "oz-dashboard.json"), "utf8")) as { panels: Array<{ title: string; type: string; targets?: Array<{ expr: string }> }> };
+    let empty: string[] = [];
+    await waitFor(async () => {
+      empty = [];
+      for (const panel of dashboard.panels) {
+        for (const t of panel.targets ?? []) {
+          const promql = t.expr.replaceAll("$__rate_interval", "5s").replaceAll("$guest", ".*").replaceAll("$instance", ".*");
+          const r = await prom.check(promql);
+          if (r.size === 0) empty.push(`${panel.title}: ${t.expr}`);
+        }
+      }
+      return empty.length === 0;
+    }, "data for every query of the dashboard", 15_000, 500).catch(() => undefined);
+    expect(empty).toEqual([]);
 
     // a destroyed guest's series go stale: an instant query no longer finds them
     await d.daemon.hypervisor.destroy("idle");
