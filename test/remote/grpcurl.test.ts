@@ -10,6 +10,7 @@ import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect } from "../../src/remote/client/connect.js";
 import { fileDescriptorHeader } from "../../src/remote/reflection.js";
+import { OPERATIONS } from "../../src/remote/schema.js";
 import { startFixture, TOKENS, type Fixture } from "./helpers.js";
 import { RawGrpc } from "./raw.js";
 
@@ -20,6 +21,45 @@ beforeAll(async () => {
 afterAll(async () => {
   await fx?.close();
 });
+
+/** A protobuf message as its fields by number (length-delimited fields as bytes, varints as numbers). */
+type Fields = Record<number, Array<Buffer | number>>;
+function decodeMessage(bytes: Buffer | Uint8Array): Fields {
+  const b = Buffer.from(bytes);
+  const out: Fields = {};
+  let pos = 0;
+  const varint = () => {
+    let v = 0;
+    let shift = 0;
+    for (;;) {
+      const byte = b[pos++];
+      v += (byte & 0x7f) * 2 ** shift;
+      if ((byte & 0x80) === 0) return v;
+      shift += 7;
+    }
+  };
+  while (pos < b.length) {
+    const key = varint();
+    const field = Math.floor(key / 8);
+    const wire = key & 7;
+    let value: Buffer | number;
+    if (wire === 0) value = varint();
+    else if (wire === 2) {
+      const len = varint();
+      value = b.subarray(pos, pos + len);
+      pos += len;
+    } else if (wire === 1) {
+      value = 0;
+      pos += 8;
+    } else {
+      value = 0;
+      pos += 4;
+    }
+    (out[field] ??= []).push(value);
+  }
+  return out;
+}
+const str = (v: Buffer | number | undefined) => (v === undefined ? "" : Buffer.isBuffer(v) ? v.toString("utf8") : String(v));
 
 async function reflect(raw: RawGrpc, version: "v1" | "v1alpha", requests: unknown[]): Promise<any[]> {
   const m = raw.method(`grpc.reflection.${version}.ServerReflection.ServerReflectionInfo`);
@@ -66,6 +106,52 @@ describe("grpcurl's view", () => {
       }
     });
   }
+
+  it("the descriptors link: every method's types and every field's type resolve, as grpcurl needs", async () => {
+    const raw = new RawGrpc(fx.url("grpc"));
+    try {
+      const [reply] = await reflect(raw, "v1", [{ fileContainingSymbol: "oz.v1.Hypervisor" }]);
+      const files = (reply.fileDescriptorResponse.fileDescriptorProto as Buffer[]).map((b) => decodeMessage(b));
+      const messages = new Set<string>();
+      const enums = new Set<string>();
+      const collect = (pkg: string, m: Fields) => {
+        const name = `${pkg}.${str(m[1][0])}`;
+        messages.add(name);
+        for (const nested of m[3] ?? []) collect(name, decodeMessage(nested as Buffer));
+        for (const e of m[4] ?? []) enums.add(`${name}.${str(decodeMessage(e as Buffer)[1][0])}`);
+      };
+      for (const f of files) for (const m of f[4] ?? []) collect(str(f[2][0]), decodeMessage(m as Buffer));
+      const resolves = (pkg: string, ref: string) => {
+        if (ref.startsWith(".")) return messages.has(ref.slice(1)) || enums.has(ref.slice(1));
+        for (let scope = pkg; ; scope = scope.slice(0, Math.max(0, scope.lastIndexOf(".")))) {
+          if (messages.has(`${scope}.${ref}`) || enums.has(`${scope}.${ref}`)) return true;
+          if (!scope.includes(".")) return messages.has(ref) || enums.has(ref);
+        }
+      };
+      const oz = files.find((f) => str(f[2][0]) === "oz.v1")!;
+      const services = (oz[6] ?? []).map((s) => decodeMessage(s as Buffer));
+      expect(services.map((s) => str(s[1][0])).sort()).toEqual(["Hypervisor", "ObjectSpace"]);
+      let methods = 0;
+      for (const service of services) {
+        for (const m of service[2] ?? []) {
+          const method = decodeMessage(m as Buffer);
+          expect(resolves("oz.v1", str(method[2][0])), str(method[2][0])).toBe(true);
+          expect(resolves("oz.v1", str(method[3][0])), str(method[3][0])).toBe(true);
+          methods++;
+        }
+      }
+      expect(methods).toBe(OPERATIONS.length);
+      for (const m of oz[4] ?? []) {
+        const message = decodeMessage(m as Buffer);
+        for (const f of message[2] ?? []) {
+          const field = decodeMessage(f as Buffer);
+          if (field[6]) expect(resolves("oz.v1", str(field[6][0])), `${str(message[1][0])}.${str(field[1][0])}`).toBe(true);
+        }
+      }
+    } finally {
+      raw.close();
+    }
+  });
 
   it("calls with JSON-shaped requests, keeping handles in a session", async () => {
     const raw = new RawGrpc(fx.url("grpc"));
