@@ -6,11 +6,13 @@ import { machine, table, type Measurement } from "./harness.js";
 import { vmBenchmarks } from "./vm.js";
 import { hypervisorBenchmarks } from "./hypervisor.js";
 import { remoteBenchmarks } from "./remote.js";
+import { metricsBenchmarks } from "./metrics.js";
 
 const GROUPS: Record<string, { title: string; run: () => Promise<Measurement[]> }> = {
   vm: { title: "VM: tiny benchmarks, allocation, GC", run: () => vmBenchmarks() },
   hypervisor: { title: "Hypervisor: fairness, quotas, responsiveness, switches, density", run: () => hypervisorBenchmarks() },
   remote: { title: "Remote object spaces: latency and throughput over loopback", run: () => remoteBenchmarks() },
+  metrics: { title: "Metrics: the cost of a scrape with many guests", run: () => metricsBenchmarks() },
 };
 
 async function main(): Promise<void> {
