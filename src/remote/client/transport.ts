@@ -92,10 +92,17 @@ export class GrpcTransport implements Transport {
     await this.ensureSession();
   }
 
+  private sessionMetadata: { id: string; metadata: grpc.Metadata } | undefined;
+
+  /** Call metadata (grpc-js copies it at the start of a call, so these objects are shared). */
   private metadata(withSession: boolean): grpc.Metadata {
-    const md = this.auth.clone();
-    if (withSession && this.session) md.set(SESSION_METADATA, this.session);
-    return md;
+    if (!withSession || !this.session) return this.auth;
+    if (this.sessionMetadata?.id !== this.session) {
+      const metadata = this.auth.clone();
+      metadata.set(SESSION_METADATA, this.session);
+      this.sessionMetadata = { id: this.session, metadata };
+    }
+    return this.sessionMetadata.metadata;
   }
 
   private callOptions(): grpc.CallOptions {
