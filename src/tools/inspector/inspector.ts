@@ -74,7 +74,7 @@ const HELP: Array<[string, string]> = [
   ["next, prev", "the next / previous page of indexed fields"],
   ["go FIELD", "inspect a field: a named field, an index (a number), or in a frame: receiver, method, sender or a temporary"],
   ["back", "back to the previously inspected object"],
-  ["eval EXPR", "evaluate EXPR and print the result; self is the inspected object (in a frame: its receiver)"],
+  ["eval EXPR", "evaluate EXPR and print the result; self is the inspected object (in a frame: its receiver, and its temporaries can be read)"],
   ["inspect EXPR", "evaluate EXPR (self as for eval) and inspect the result"],
   ["set FIELD EXPR", "set a field (in a frame: a temporary) to EXPR's value"],
   ["class [NAME]", "browse the inspected object's class (in a frame: its method's class), or the class NAME"],
@@ -87,7 +87,7 @@ const HELP: Array<[string, string]> = [
   ["frame N", "inspect frame N of the process's stack (1 is the top)"],
   ["suspend, resume, terminate", "the inspected process (resume on the failing process of a crashed guest resumes the guest)"],
   ["restart", "restart the inspected frame (the frames above it are discarded)"],
-  ["return EXPR", "return EXPR's value from the inspected frame to its sender (self is the frame's receiver)"],
+  ["return EXPR", "return EXPR's value from the inspected frame to its sender (EXPR as for eval in the frame)"],
   ["guest [VERB]", "the guest's state, or VERB it: start, stop, suspend, resume, interrupt, snapshot (daemon guests)"],
   ["transcript [N]", "the guest's last Transcript output (N bytes, default 2000; daemon guests)"],
   ["run [MS]", "let a local image run for MS milliseconds (default 1000)"],
@@ -119,6 +119,9 @@ function columns(items: string[], width = 96): string {
 }
 
 const VECTOR = /^<vector: (.*)>$/;
+
+/** The global through which a frame's temporaries reach an evaluation in that frame (removed after it). */
+const TEMPS_GLOBAL = "OzInspectorFrameTemps";
 
 export class Inspector {
   private readonly trail: Focus[] = [];
@@ -597,6 +600,48 @@ export class Inspector {
     return this.space.evaluate(source, { receiver, budget: { ms: this.budgetMs }, origin: { fileName: "<inspector>" } });
   }
 
+  /**
+   * Evaluates in the inspected object, or in a frame: self is its receiver and its temporaries can be
+   * read by name (their values are handed over in a global, TEMPS_GLOBAL, removed afterwards; assigning
+   * one in the expression changes a copy: 'set' changes the frame's).
+   */
+  private async evaluateHere(source: string, f: Focus | undefined = this.trail[this.trail.length - 1]): Promise<EvaluationResult> {
+    const receiver = await this.selfFor(f);
+    if (!f || f.mirror.kind !== "context") return this.evaluate(source, receiver);
+    const ctx = await f.mirror.asContext();
+    const declared = /^\s*\|([^|]*)\|/.exec(source);
+    const own = declared ? declared[1].trim().split(/\s+/).filter(Boolean) : [];
+    const body = declared ? source.slice(declared[0].length) : source;
+    const used = (await this.temporaries(ctx)).filter(
+      (t) => /^[a-zA-Z_]\w*$/.test(t.name) && !own.includes(t.name) && t.name !== "self" && new RegExp(`(^|[^\\w:#])${t.name}(?![\\w:])`).test(body),
+    );
+    if (used.length === 0) return this.evaluate(source, receiver);
+    const made = await this.evaluate(`Array new: ${used.length}`, undefined);
+    if (!made.ok) {
+      made.error.release();
+      return this.evaluate(source, receiver);
+    }
+    const values = made.value;
+    for (const [i, t] of used.entries()) {
+      let v: ObjectMirror;
+      try {
+        v = await t.value();
+      } catch {
+        v = await this.space.nilObject();
+      }
+      await values.atPut(i + 1, v);
+    }
+    await this.space.setGlobal(TEMPS_GLOBAL, values);
+    const prelude = `| ${[...own, ...used.map((t) => t.name)].join(" ")} | ${used.map((t, i) => `${t.name} := (Smalltalk at: #${TEMPS_GLOBAL}) at: ${i + 1}.`).join(" ")}\n`;
+    try {
+      return await this.evaluate(prelude + body, receiver);
+    } finally {
+      values.release();
+      const r = await this.space.evaluate(`Smalltalk removeKey: #${TEMPS_GLOBAL} ifAbsent: [nil]. nil`, { budget: { ms: 2000 } }).catch(() => undefined);
+      if (r) (r.ok ? r.value : r.error).release();
+    }
+  }
+
   private printFailure(r: Extract<EvaluationResult, { ok: false }>): void {
     const lines = [`${r.errorClass}${r.messageText ? `: ${r.messageText}` : ""}`];
     for (const fr of r.stack.slice(0, 12)) lines.push(`    ${fr.description}${fr.line !== undefined ? ` (line ${fr.line})` : ""}`);
@@ -606,7 +651,7 @@ export class Inspector {
 
   private async evalCommand(source: string): Promise<void> {
     if (!source) throw new InspectorError("eval EXPR: an expression to evaluate (self is the inspected object)");
-    const r = await this.evaluate(source, await this.selfFor(this.trail[this.trail.length - 1]));
+    const r = await this.evaluateHere(source);
     if (!r.ok) {
       this.printFailure(r);
       r.error.release();
@@ -618,7 +663,7 @@ export class Inspector {
 
   private async inspectCommand(source: string): Promise<void> {
     if (!source) throw new InspectorError("inspect EXPR: an expression whose value to inspect");
-    const r = await this.evaluate(source, await this.selfFor(this.trail[this.trail.length - 1]));
+    const r = await this.evaluateHere(source);
     if (!r.ok) {
       this.printFailure(r);
       r.error.release();
@@ -627,9 +672,9 @@ export class Inspector {
     await this.inspect(r.value, clip(source, 30));
   }
 
-  /** Evaluates EXPR for a field; answers its value. */
-  private async valueOf(source: string, receiver: ObjectMirror | undefined): Promise<ObjectMirror> {
-    const r = await this.evaluate(source, receiver);
+  /** Evaluates EXPR for a field (as 'eval' does); answers its value. */
+  private async valueOf(source: string): Promise<ObjectMirror> {
+    const r = await this.evaluateHere(source);
     if (!r.ok) {
       this.printFailure(r);
       r.error.release();
@@ -643,12 +688,11 @@ export class Inspector {
     if (!m) throw new InspectorError("set FIELD EXPR: a field (name or index; in a frame: a temporary) and an expression");
     const [, spec, source] = m;
     const f = this.focus;
-    const self = await this.selfFor(f);
     if (f.mirror.kind === "context") {
       const ctx = await f.mirror.asContext();
       const temp = (await this.temporaries(ctx)).find((t) => t.name === spec);
       if (!temp) throw new InspectorError(`no temporary '${spec}' in this frame: ${(await this.temporaries(ctx)).map((t) => t.name).join(", ") || "it has none"}`);
-      const value = await this.valueOf(source, self);
+      const value = await this.valueOf(source);
       await temp.set(value);
       this.out(`${spec} := ${clip(await value.printString(), 120)}`);
       return;
@@ -661,14 +705,14 @@ export class Inspector {
       if (variable > 0 ? index < 1 || index > variable : index < 1 || index > fixed) {
         throw new InspectorError(variable > 0 ? `index ${index} is out of range 1..${variable}` : fixed ? `field ${index} is out of range 1..${fixed}` : "this object has no fields");
       }
-      const value = await this.valueOf(source, self);
+      const value = await this.valueOf(source);
       if (variable > 0) await obj.atPut(index, value);
       else await obj.instVarAtPut(index, value);
       this.out(`${variable > 0 ? `[${index}]` : `field ${index}`} := ${clip(await value.printString(), 120)}`);
     } else {
       const d = await obj.describe(0, 0);
       if (!d.namedFields.some((n) => n.name === spec)) throw new InspectorError(`no field '${spec}'${d.namedFields.length ? `: ${d.namedFields.map((n) => n.name).join(", ")}` : ""}`);
-      const value = await this.valueOf(source, self);
+      const value = await this.valueOf(source);
       await obj.instVarNamedPut(spec, value);
       this.out(`${spec} := ${clip(await value.printString(), 120)}`);
     }
@@ -927,7 +971,7 @@ export class Inspector {
     if (!source) throw new InspectorError("return EXPR: the value to return from the frame (e.g. 'return nil')");
     const { ctx, f } = await this.currentFrame();
     const description = await ctx.description();
-    const value = await this.valueOf(source, await ctx.receiver());
+    const value = await this.valueOf(source);
     await ctx.returnValue(value);
     this.out(`${description} returned ${clip(await value.printString(), 120)} to its sender`);
     value.release();
