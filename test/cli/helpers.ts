@@ -156,6 +156,8 @@ export async function ozChild(args: string[], options: { env?: Record<string, st
 export interface ChildDaemon {
   child: Child;
   dir: string;
+  /** HOST:PORT of its HTTP server */
+  http: string;
   grpc: string;
   ws: string;
   token: string;
@@ -186,6 +188,7 @@ export async function startDaemonChild(config?: unknown): Promise<ChildDaemon> {
   return {
     child,
     dir,
+    http: state.http,
     grpc,
     ws,
     token,
@@ -198,6 +201,12 @@ export async function startDaemonChild(config?: unknown): Promise<ChildDaemon> {
       clearTimeout(timer);
     },
   };
+}
+
+/** A guest's state, from the daemon's /healthz (no token, no child process). */
+export async function guestState(d: { http: string }, name: string): Promise<string | undefined> {
+  const health = (await (await fetch(`http://${d.http}/healthz`)).json()) as { guests: Array<{ name: string; state: string }> };
+  return health.guests.find((g) => g.name === name)?.state;
 }
 
 /** A chunk-format file with a class whose method fails: Shop>>average divides by Shop>>count, which answers 0. */

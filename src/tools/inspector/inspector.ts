@@ -212,16 +212,48 @@ export class Inspector {
       if (info.crash) {
         this.out(`crash: ${info.crash.kind}: ${info.crash.message}`);
         for (const line of info.crash.stack ?? []) this.out(`    ${line}`);
-        const active = await (await this.space.scheduler()).activeProcess();
-        if (active) {
+        const failing = await this.failingProcess(info.crash.stack?.[0]);
+        if (failing) {
           this.out("inspecting the failing process ('stack' lists its frames, 'frame N' inspects one, 'help' lists the commands)");
-          await this.inspect(active, "process");
+          await this.inspect(failing, "process");
           return;
         }
       }
     }
     const smalltalk = await this.space.globalNamed("Smalltalk");
     await this.inspect(smalltalk ?? (await this.space.nilObject()), "Smalltalk");
+  }
+
+  /**
+   * The process that crashed the guest: a failed process (the image contract's failed-process list),
+   * the one whose stack has the crash's first frame when there are several; else the active process
+   * when it is still the failing one (host evaluations in a crashed guest may have run since).
+   */
+  private async failingProcess(firstFrame: string | undefined): Promise<ProcessMirror | undefined> {
+    const failed: ProcessMirror[] = [];
+    for (const p of await this.space.processes()) {
+      if ((await p.state()) === "failed") failed.push(p);
+      else p.release();
+    }
+    const wanted = firstFrame?.replace(/\s*\(line \d+\)$/, "");
+    let chosen = failed[0];
+    if (failed.length > 1 && wanted) {
+      for (const p of failed) {
+        const frames = await p.stack(200);
+        const found = (await Promise.all(frames.map((f) => f.description()))).includes(wanted);
+        for (const f of frames) f.release();
+        if (found) {
+          chosen = p;
+          break;
+        }
+      }
+    }
+    for (const p of failed) if (p !== chosen) p.release();
+    if (chosen) return chosen;
+    const active = await (await this.space.scheduler()).activeProcess();
+    if (active && ["failed", "running"].includes(await active.state())) return active;
+    active?.release();
+    return undefined;
   }
 
   // ------------------------------------------------------------------ commands

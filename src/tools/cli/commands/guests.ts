@@ -159,7 +159,8 @@ ${EXIT_USAGE_TEXT} Quitting with q or Ctrl-C is a success.`,
       stdin.on("data", onKey);
       stdin.resume();
     }
-    if (live) io.out("\x1b[?25l");
+    // on a terminal: the alternate screen (as top(1)), without the cursor; each refresh redraws it
+    if (live) io.out("\x1b[?1049h\x1b[?25l");
     const previous = new Map<string, { cpuMs: number; at: number }>();
     try {
       for (let frame = 0; frame < count && !controller.signal.aborted; frame++) {
@@ -182,7 +183,7 @@ ${EXIT_USAGE_TEXT} Quitting with q or Ctrl-C is a success.`,
           const summary = [...counts].map(([s, n]) => `${n} ${s}`).join(", ");
           const head = `oz top - ${new Date().toLocaleTimeString("en-GB")} - ${url} - ${guests.length} guest${guests.length === 1 ? "" : "s"}${summary ? `: ${summary}` : ""}`;
           const body = guests.length === 0 ? "no guests\n" : guestTable(rows);
-          if (live) io.out(`\x1b[H\x1b[2J${head}   (q quits)\n\n${body}`);
+          if (live) io.out(`\x1b[H${`${head}   (q quits)\n\n${body}`.replace(/\n/g, "\x1b[K\n")}\x1b[J`);
           else io.out(`${frame > 0 ? "\n" : ""}${head}\n${body}`);
         }
         if (frame + 1 < count) await pause(intervalMs, controller.signal, wake);
@@ -197,7 +198,7 @@ ${EXIT_USAGE_TEXT} Quitting with q or Ctrl-C is a success.`,
         stdin.setRawMode?.(false);
         stdin.pause();
       }
-      if (live) io.out("\x1b[?25h");
+      if (live) io.out("\x1b[?25h\x1b[?1049l");
       await client.close().catch(() => undefined);
     }
   },
