@@ -39,6 +39,8 @@ export interface DaemonConfig {
   guests: GuestConfig[];
   /** daemon-wide resource limits and per-guest defaults (docs/resources.md); absent fields keep the defaults */
   resources?: Partial<ResourceLimits>;
+  /** PEM files of the daemon's certificate and key: both servers then speak TLS (https/wss, gRPC over TLS) */
+  tls?: { cert: string; key: string };
 }
 
 export class ConfigError extends Error {
@@ -211,7 +213,7 @@ export function validateGuestConfig(v: Json, where: string, options: { requireNa
   return config;
 }
 
-const TOP_FIELDS = ["dataDir", "grpc", "http", "heartbeatMs", "sliceMs", "snapshotIntervalMs", "logTranscripts", "guests", "resources"] as const;
+const TOP_FIELDS = ["dataDir", "grpc", "http", "heartbeatMs", "sliceMs", "snapshotIntervalMs", "logTranscripts", "guests", "resources", "tls"] as const;
 
 /** Validates a configuration document (parsed JSON) and fills in the defaults. */
 export function validateConfig(doc: Json): DaemonConfig {
@@ -234,6 +236,15 @@ export function validateConfig(doc: Json): DaemonConfig {
     }
   }
   if (doc.logTranscripts !== undefined) config.logTranscripts = boolean(doc.logTranscripts, "logTranscripts");
+  if (doc.tls !== undefined) {
+    if (!isObject(doc.tls)) throw new ConfigError("tls", `must be an object {"cert": FILE, "key": FILE} (got ${describe(doc.tls)})`);
+    checkKeys(doc.tls, ["cert", "key"], "tls");
+    const tls = { cert: string(doc.tls.cert, "tls.cert"), key: string(doc.tls.key, "tls.key") };
+    for (const field of ["cert", "key"] as const) {
+      if (!fs.existsSync(tls[field])) throw new ConfigError(`tls.${field}`, `no such file ${describe(tls[field])}`);
+    }
+    config.tls = tls;
+  }
   if (doc.resources !== undefined) {
     config.resources = validateResourceLimits(doc.resources, "resources", (field, problem) => {
       throw new ConfigError(field, problem);

@@ -20,6 +20,7 @@
  */
 import * as fs from "node:fs";
 import * as http from "node:http";
+import * as https from "node:https";
 import * as path from "node:path";
 import * as crypto from "node:crypto";
 import type { Duplex } from "node:stream";
@@ -320,7 +321,11 @@ export class Daemon {
 
   private listenHttp(address: string): Promise<void> {
     const { host, port } = splitAddress(address);
-    const server = http.createServer((req, res) => void this.serve(req, res));
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse) => void this.serve(req, res);
+    const tls = this.config.tls;
+    const server = tls
+      ? https.createServer({ cert: fs.readFileSync(tls.cert), key: fs.readFileSync(tls.key) }, handler)
+      : http.createServer(handler);
     server.on("upgrade", (req, socket, head) => this.upgrade(req, socket, head));
     server.keepAliveTimeout = 5000;
     this.httpServer = server;
@@ -338,7 +343,11 @@ export class Daemon {
     const server = this.grpcServer!;
     const { host } = splitAddress(address);
     return new Promise((resolve, reject) => {
-      server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, port) => {
+      const tls = this.config.tls;
+      const credentials = tls
+        ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: fs.readFileSync(tls.cert), private_key: fs.readFileSync(tls.key) }], false)
+        : grpc.ServerCredentials.createInsecure();
+      server.bindAsync(address, credentials, (error, port) => {
         if (error) return reject(new DaemonError(`cannot listen on ${address} (grpc): ${error.message}`));
         this.grpcAddress = `${host.includes(":") ? `[${host}]` : host}:${port}`;
         resolve();
