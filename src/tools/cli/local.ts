@@ -3,10 +3,8 @@ import * as fs from "node:fs";
 import type { CommandIO } from "./io.js";
 import { CliError } from "./io.js";
 import { formatBytes, progress } from "./format.js";
-import { openSession } from "../session.js";
 import type { LocalObjectSpace } from "../../membrane/local/space.js";
 import { MembraneError } from "../../membrane/objectSpace.js";
-import { ImageFormatError } from "../../vm/image/imageFile.js";
 
 /** Images at least this large get a progress line while they load. */
 export const LARGE_IMAGE_BYTES = 16 * 1024 * 1024;
@@ -22,6 +20,7 @@ export async function openLocal(io: CommandIO, command: string, image: string | 
   }
   const p = size >= LARGE_IMAGE_BYTES ? progress(io, `oz ${command}`, `loading ${image} (${formatBytes(size)})`) : undefined;
   try {
+    const { openSession } = await import("../session.js");
     const space = await openSession({
       image,
       write: io.out,
@@ -32,7 +31,7 @@ export async function openLocal(io: CommandIO, command: string, image: string | 
     return space;
   } catch (e) {
     p?.fail();
-    if (e instanceof ImageFormatError || e instanceof MembraneError) throw new CliError(`cannot load the image ${image}: ${e.message}`);
+    if ((e instanceof Error && e.name === "ImageFormatError") || e instanceof MembraneError) throw new CliError(`cannot load the image ${image}: ${e.message}`);
     throw e;
   }
 }

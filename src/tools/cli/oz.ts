@@ -6,7 +6,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { packageRoot } from "../kernelImage.js";
+import { fileURLToPath } from "node:url";
 import { processIO, CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type Command, type CommandIO } from "./io.js";
 import { UsageError } from "./args.js";
 import { asCliError } from "./remote.js";
@@ -29,7 +29,13 @@ export const COMMANDS: Command[] = [
 
 function version(): string {
   try {
-    return (JSON.parse(fs.readFileSync(path.join(packageRoot(), "package.json"), "utf8")) as { version: string }).version;
+    // package.json is three levels up from src/tools/cli (four from dist/src/tools/cli)
+    let dir = path.dirname(fileURLToPath(import.meta.url));
+    for (let i = 0; i < 5; i++, dir = path.dirname(dir)) {
+      const file = path.join(dir, "package.json");
+      if (fs.existsSync(file)) return (JSON.parse(fs.readFileSync(file, "utf8")) as { version: string }).version;
+    }
+    return "unknown";
   } catch {
     return "unknown";
   }

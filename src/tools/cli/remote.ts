@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import type { OptionSpec } from "./args.js";
 import { UsageError } from "./args.js";
 import { CliError, EXIT_FAILURE, EXIT_UNAUTHORIZED, EXIT_UNAVAILABLE, type CommandIO } from "./io.js";
-import { connect, type OzClient } from "../../remote/client/connect.js";
+import type { OzClient } from "../../remote/client/connect.js";
 import { RemoteError } from "../../remote/errors.js";
 import { HypervisorError } from "../../hypervisor/types.js";
 import { MembraneError } from "../../membrane/objectSpace.js";
@@ -100,6 +100,8 @@ export async function openClient(url: string, options: Record<string, string | t
   const token = readToken(options, env);
   const timeoutMs = connectTimeoutMs(options);
   let timer: NodeJS.Timeout | undefined;
+  // the client (gRPC, WebSocket, the protocol) loads only for the commands that talk to a daemon
+  const { connect } = await import("../../remote/client/connect.js");
   const attempt = connect(url, token);
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new CliError(`cannot reach the daemon at ${url}: no answer within ${timeoutMs / 1000} s`, EXIT_UNAVAILABLE)), timeoutMs);

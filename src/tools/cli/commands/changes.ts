@@ -6,8 +6,7 @@ import * as fs from "node:fs";
 import type { Command, CommandIO } from "../io.js";
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "../io.js";
 import { parseArgs, UsageError } from "../args.js";
-import { changesSinceLastSnapshot, describeChange, parseChangesFile, replayChanges, type ChangeEntry } from "../../../membrane/changes.js";
-import { changesPathFor, openImageFile, saveImageFile } from "../../../membrane/local/imageFiles.js";
+import type { ChangeEntry } from "../../../membrane/changes.js";
 import { MembraneError } from "../../../membrane/objectSpace.js";
 
 const USAGE = `oz changes IMAGE [--all] [--json] [--changes FILE]
@@ -50,6 +49,8 @@ async function list(argv: string[], io: CommandIO): Promise<number> {
     io.err(`oz changes: no such image: ${image}\n`);
     return EXIT_FAILURE;
   }
+  const { changesSinceLastSnapshot, describeChange, parseChangesFile } = await import("../../../membrane/changes.js");
+  const { changesPathFor } = await import("../../../membrane/local/imageFiles.js");
   const changesFile = typeof options.changes === "string" ? options.changes : changesPathFor(image);
   const text = readChanges(io, changesFile);
   if (text === undefined) return EXIT_FAILURE;
@@ -82,6 +83,8 @@ async function replay(argv: string[], io: CommandIO): Promise<number> {
     io.err(`oz changes replay: no such image: ${image}\n`);
     return EXIT_FAILURE;
   }
+  const { changesSinceLastSnapshot, describeChange, parseChangesFile, replayChanges } = await import("../../../membrane/changes.js");
+  const { changesPathFor, openImageFile, saveImageFile } = await import("../../../membrane/local/imageFiles.js");
   const sourceChanges = typeof options.changes === "string" ? options.changes : changesPathFor(image);
   const text = readChanges(io, sourceChanges);
   if (text === undefined) return EXIT_FAILURE;

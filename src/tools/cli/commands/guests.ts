@@ -12,7 +12,6 @@ import { formatBytes, formatDuration, formatPercent, progress, table } from "../
 import type { GuestConfig, GuestInfo } from "../../../hypervisor/types.js";
 import { HypervisorError } from "../../../hypervisor/types.js";
 import type { OzClient } from "../../../remote/client/connect.js";
-import { fileIn, formatFailure } from "../../fileIn.js";
 
 function parse(argv: string[], specs: Record<string, OptionSpec> = {}): ParsedArgs {
   return parseArgs(argv, { ...REMOTE_OPTIONS, json: {}, help: { short: "h" }, ...specs });
@@ -316,6 +315,7 @@ ${EXIT_USAGE_TEXT} When the file-in fails the guest stays defined (exit 1).`,
       }
       p?.done(`defined ${name} from ${options.upload}`);
       if (source) {
+        const { fileIn, formatFailure } = await import("../../fileIn.js");
         const fp = progress(io, "oz define", `filing ${source.file} into ${name}`);
         const outcome = await fileIn(client.space(name), source.text, { fileName: source.file, doitBudgetMs: 60_000 });
         if (!outcome.ok) {

@@ -3,8 +3,6 @@ import type { Command } from "../io.js";
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "../io.js";
 import { parseArgs } from "../args.js";
 import { progress } from "../format.js";
-import { buildKernelImage, defaultImagePath, isUpToDate } from "../../kernelImage.js";
-import { BootstrapError } from "../../../bootstrap/bootstrap.js";
 
 export const imageCommand: Command = {
   name: "image",
@@ -24,6 +22,8 @@ usage.`,
       io.err(`oz image: expected 'build'\n\n${this.usage}\n`);
       return EXIT_USAGE;
     }
+    const { buildKernelImage, defaultImagePath, isUpToDate } = await import("../../kernelImage.js");
+    const { BootstrapError } = await import("../../../bootstrap/bootstrap.js");
     const file = typeof options.output === "string" ? options.output : defaultImagePath();
     if (options["if-missing"] && fs.existsSync(file) && isUpToDate(file)) return EXIT_OK;
     const started = Date.now();

@@ -3,8 +3,6 @@ import type { Command } from "../io.js";
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "../io.js";
 import { parseArgs } from "../args.js";
 import { openLocal } from "../local.js";
-import { fileIn, formatFailure, runUntilQuiet } from "../../fileIn.js";
-import { bytecodeTracer } from "../../../vm/interpreter/trace.js";
 
 export const runCommand: Command = {
   name: "run",
@@ -32,8 +30,9 @@ a caret) or an unhandled error (its class, message and Smalltalk stack on stderr
       io.err(`oz run: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}\n`);
       return EXIT_FAILURE;
     }
+    const { fileIn, formatFailure, runUntilQuiet } = await import("../../fileIn.js");
     const space = await openLocal(io, "run", typeof options.image === "string" ? options.image : undefined);
-    if (options.trace) space.vm.trace = bytecodeTracer((line) => io.err(line));
+    if (options.trace) space.vm.trace = (await import("../../../vm/interpreter/trace.js")).bytecodeTracer((line) => io.err(line));
     const outcome = (await fileIn(space, text, { fileName: file })) ;
     const finished = outcome.ok ? await runUntilQuiet(space, file) : outcome;
     if (finished !== undefined && !finished.ok) {
