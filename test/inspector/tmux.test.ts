@@ -29,6 +29,13 @@ function terminal(args: string[], env: Record<string, string | undefined> = {}):
 
 const PROMPT = /[\w.-]+:[^\n]*>/;
 
+// CI (.ci/run) installs tmux and sets OZ_REQUIRE_TMUX=1: there, no tmux is a failure, not a skip
+describe.runIf(!HAS_TMUX && process.env.OZ_REQUIRE_TMUX === "1")("tmux", () => {
+  it("is installed (apt-get install tmux)", () => {
+    expect(HAS_TMUX).toBe(true);
+  });
+});
+
 describe.skipIf(!HAS_TMUX || !BUILT)("in a terminal (tmux)", () => {
   it("the inspector on a local image: prompts, fields, eval, classes, a method typed in, history, Ctrl-C, quit", async () => {
     const t = terminal(["inspect", "3 @ 4"]);
