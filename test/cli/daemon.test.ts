@@ -2,9 +2,13 @@
  * `oz` against a daemon (in-process, with the remote plugin, on ephemeral loopback ports): every daemon
  * subcommand, human and --json output, errors in guests, failed operations, roles, and both transports.
  */
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { validateConfig } from "../../src/hypervisor/config.js";
+import { Daemon } from "../../src/hypervisor/daemon.js";
+import { plugin } from "../../src/remote/daemonPlugin.js";
 import { connect } from "../../src/remote/client/connect.js";
 import { SHOP_ST, SHOP_STARTUP, oz, startDaemon, tempDir, waitFor, type TestDaemon } from "./helpers.js";
 
@@ -279,5 +283,40 @@ describe("oz eval, logs and the exit codes", () => {
     const r = await follow;
     expect(r.code).toBe(0);
     expect(r.out).toBe("[web] one\n[cold] two\n");
+  });
+});
+
+function hasOpenssl(): boolean {
+  try {
+    execFileSync("openssl", ["version"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe.skipIf(!hasOpenssl())("oz and a daemon with TLS", () => {
+  it("grpcs:// and wss:// with --ca or OZ_CA; without the certificate it cannot connect (exit 3)", async () => {
+    const dir = tempDir();
+    const cert = path.join(dir, "cert.pem");
+    const key = path.join(dir, "key.pem");
+    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert], { stdio: "ignore" });
+    const daemon = await Daemon.start({
+      config: validateConfig({ dataDir: path.join(dir, "data"), http: "127.0.0.1:0", grpc: "127.0.0.1:0", snapshotIntervalMs: 0, tls: { cert, key }, guests: [{ name: "secure", autostart: true }] }),
+      plugins: [plugin],
+      log: () => undefined,
+    });
+    try {
+      const grpcs = `grpcs://${daemon.grpcAddress}`;
+      const wss = `wss://${daemon.httpAddress}/ws`;
+      expect(await oz(["eval", "secure", "3 + 4", "--remote", grpcs, "--ca", cert], { env: { OZ_TOKEN: daemon.token } })).toMatchObject({ code: 0, out: "7\n" });
+      const ps = await oz(["ps", "--json"], { env: { OZ_TOKEN: daemon.token, OZ_REMOTE: wss, OZ_CA: cert } });
+      expect(JSON.parse(ps.out)).toEqual([expect.objectContaining({ name: "secure", state: "running" })]);
+      const untrusted = await oz(["ps", "--remote", wss, "--connect-timeout", "5"], { env: { OZ_TOKEN: daemon.token } });
+      expect(untrusted.code).toBe(3);
+      expect((await oz(["ps", "--remote", grpcs, "--ca", path.join(dir, "missing.pem")], { env: { OZ_TOKEN: daemon.token } })).code).toBe(1);
+    } finally {
+      await daemon.stop();
+    }
   });
 });

@@ -19,6 +19,7 @@ export const REMOTE_OPTIONS: Record<string, OptionSpec> = {
   remote: { value: true },
   "token-file": { value: true },
   "connect-timeout": { value: true },
+  ca: { value: true },
 };
 
 export const REMOTE_USAGE = `Daemon options:
@@ -26,7 +27,9 @@ export const REMOTE_USAGE = `Daemon options:
                         default $OZ_REMOTE, else (for the daemon commands) ${DEFAULT_REMOTE}
   --token-file FILE     read the token from FILE (default: $OZ_TOKEN; the daemon's admin token is
                         DATA_DIR/admin.token)
-  --connect-timeout S   give up connecting after S seconds (default 10)`;
+  --connect-timeout S   give up connecting after S seconds (default 10)
+  --ca FILE             PEM certificate(s) to trust for grpcs:// and wss:// (default: $OZ_CA, else the
+                        system's)`;
 
 export const EXIT_USAGE_TEXT = `Exit status: 0 success, 1 failure (an error in the guest, a failed operation), 2 bad usage,
 3 cannot reach the daemon, 4 not authorized.`;
@@ -99,10 +102,19 @@ function connectTimeoutMs(options: Record<string, string | true>): number {
 export async function openClient(url: string, options: Record<string, string | true>, env: CommandIO["env"]): Promise<OzClient> {
   const token = readToken(options, env);
   const timeoutMs = connectTimeoutMs(options);
+  const caFile = typeof options.ca === "string" ? options.ca : env.OZ_CA?.trim() || undefined;
+  let ca: Buffer | undefined;
+  if (caFile !== undefined) {
+    try {
+      ca = fs.readFileSync(caFile);
+    } catch (e) {
+      throw new CliError(`cannot read the CA certificate ${caFile}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    }
+  }
   let timer: NodeJS.Timeout | undefined;
   // the client (gRPC, WebSocket, the protocol) loads only for the commands that talk to a daemon
   const { connect } = await import("../../remote/client/connect.js");
-  const attempt = connect(url, token);
+  const attempt = connect(url, token, ca ? { ca } : {});
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new CliError(`cannot reach the daemon at ${url}: no answer within ${timeoutMs / 1000} s`, EXIT_UNAVAILABLE)), timeoutMs);
   });
