@@ -209,27 +209,9 @@ export async function guestState(d: { http: string }, name: string): Promise<str
   return health.guests.find((g) => g.name === name)?.state;
 }
 
-/** A chunk-format file with a class whose method fails: Shop>>average divides by Shop>>count, which answers 0. */
-export const SHOP_ST = `Object subclass: #Shop
-	instanceVariableNames: 'items'
-	classVariableNames: ''
-	package: 'Demo'!
+/** examples/shop.st: Shop>>average divides by Shop>>count, which answers 0 (the walk-through's bug). */
+export const SHOP_FILE = path.join(ROOT, "examples", "shop.st");
+export const SHOP_ST = fs.readFileSync(SHOP_FILE, "utf8");
 
-!Shop methodsFor: 'accessing'!
-items
-	^ items ifNil: [items := #(3 4 5)]
-!
-count
-	^ 0
-! !
-
-!Shop methodsFor: 'totals'!
-average
-	| sum |
-	sum := 0.
-	self items do: [:each | sum := sum + each].
-	^ sum / self count
-! !
-`;
-
+/** The walk-through's startup (README.md): it prints the average, so the guest crashes. */
 export const SHOP_STARTUP = "Transcript show: 'average: ', Shop new average printString; cr";

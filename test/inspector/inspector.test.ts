@@ -125,16 +125,16 @@ describe("the inspector on a local image", () => {
     // edit from the terminal: the source up to a line '!'
     io.input = ["deposit: amount", "\tamount < 0 ifTrue: [^ self error: 'negative'].", "\tbalance := balance + amount", "!"];
     const edited = await run("edit deposit:");
-    expect(edited).toMatch(/^Account>>deposit::\n {4}deposit: amount \| before \|/);
+    expect(edited).toMatch(/^editing Account>>deposit: \(its source\):\n {4}deposit: amount \| before \|/);
     expect(edited).toMatch(/type the new source, then a line with '!' alone/);
     expect(edited).toMatch(/compiled Account>>deposit: \(operations\); the change is in the image's changes file\n$/);
     expect(await run("eval (self new owner: 'x') deposit: 3; balance")).toBe("3\n");
     expect(await run("eval (self new owner: 'x') deposit: -3")).toMatch(/^Error: negative/);
     // a compile error keeps the text for the next edit
     io.input = ["withdraw: amount", "\tbalance := balance - ", "!"];
-    expect(await run("edit withdraw:")).toMatch(/compile error: Account>>withdraw::2:\d+: Variable or expression expected\n(.*\n)*nothing was compiled; 'edit withdraw:' starts again from your text\n$/);
+    expect(await run("edit withdraw:")).toMatch(/^editing Account>>withdraw: \(a new method; a template\):\n {4}withdraw:\n(.*\n)*compile error: Account>>withdraw::2:\d+: Variable or expression expected\n(.*\n)*nothing was compiled; 'edit withdraw:' starts again from your text\n$/);
     io.input = ["!"];
-    expect(await run("edit withdraw:")).toMatch(/^Account>>withdraw: \(new\):\n {4}withdraw: amount\n {8}balance := balance - \n(.*\n)*edit cancelled: nothing was compiled\n$/);
+    expect(await run("edit withdraw:")).toMatch(/^editing Account>>withdraw: \(your last text\):\n {4}withdraw: amount\n {8}balance := balance - \n(.*\n)*edit cancelled: nothing was compiled\n$/);
     // an editor ($EDITOR) when there is one
     io.editText = async (text, name) => {
       expect(name).toBe("Account-withdraw_.st");

@@ -8,7 +8,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { BUILT, OZ, ROOT, SHOP_ST, SHOP_STARTUP, guestState, ozChild, startDaemonChild, tempDir, waitFor, type ChildDaemon } from "../cli/helpers.js";
+import { BUILT, OZ, ROOT, SHOP_STARTUP, guestState, ozChild, startDaemonChild, tempDir, waitFor, type ChildDaemon } from "../cli/helpers.js";
 import { HAS_TMUX, Tmux } from "./tmux.js";
 
 const terminals: Tmux[] = [];
@@ -107,9 +107,8 @@ describe.skipIf(!HAS_TMUX || !BUILT)("in a terminal (tmux)", () => {
     });
 
     it("the walk-through: attach to a crashed guest, find the failing frame, fix the method, restart the frame, resume the guest", async () => {
-      const file = path.join(tempDir(), "shop.st");
-      fs.writeFileSync(file, SHOP_ST);
-      const defined = await ozChild(["define", "shop", "--file-in", file, "--startup", SHOP_STARTUP, "--start"], { env: d.env() });
+      // as README.md says (examples/shop.st, relative to the repository)
+      const defined = await ozChild(["define", "shop", "--file-in", "examples/shop.st", "--startup", SHOP_STARTUP, "--start"], { env: d.env() });
       expect(defined.code).toBe(0);
       await waitFor(async () => (await guestState(d, "shop")) === "crashed", "shop to crash");
 

@@ -843,7 +843,8 @@ export class Inspector {
     const startText = this.failedEdits.get(key) ?? original;
     let text = this.io.editText ? await this.io.editText(startText, `${className}-${selector.replace(/[^\w]/g, "_")}.st`) : undefined;
     if (text === undefined) {
-      this.out(`${key}${current && !inherited ? "" : " (new)"}:\n${startText.split(/\r\n|\r|\n/).map((l) => `    ${l.replace(/\t/g, "    ")}`).join("\n")}`);
+      const what = this.failedEdits.has(key) ? "your last text" : current && !inherited ? "its source" : "a new method; a template";
+      this.out(`editing ${key} (${what}):\n${startText.split(/\r\n|\r|\n/).map((l) => `    ${l.replace(/\t/g, "    ")}`).join("\n")}`);
       this.out("type the new source, then a line with '!' alone (just '!' cancels):");
       const lines: string[] = [];
       for (;;) {
@@ -878,7 +879,7 @@ export class Inspector {
     const newSelector = await method.selector();
     method.release();
     this.out(`compiled ${className}>>${newSelector}${category ? ` (${category})` : ""}; the change is in the image's changes file`);
-    if (f.mirror.kind === "context") this.out("frames on the stack go on with the methods they started with: 'restart' runs this frame again, calling the new one");
+    if (f.mirror.kind === "context") this.out("(running frames keep their old method: 'restart' runs this frame again)");
   }
 
   // ------------------------------------------------------------------ processes and frames
