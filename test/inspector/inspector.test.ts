@@ -314,3 +314,21 @@ describe("the inspector on a daemon's guest (a remote object space)", () => {
     expect(await run("processes")).toMatch(/idle process/);
   });
 });
+
+describe("the inspector when the daemon goes away", () => {
+  it("says the connection is lost and ends", async () => {
+    const d = await startDaemon([{ name: "short", autostart: true }]);
+    const client = await connect(d.grpc, d.token);
+    try {
+      const { inspector, run } = await make(client.space("short"), { guest: "short", hypervisor: client.hypervisor });
+      await inspector.inspectExpression("3 @ 4");
+      await d.stop();
+      expect(await run("eval self x")).toMatch(/^the connection to the daemon is lost \(.*\): leaving\n$/);
+      expect(inspector.finished).toBe(true);
+      expect(inspector.lost?.name).toBe("RemoteError");
+    } finally {
+      await client.close();
+      await d.stop();
+    }
+  });
+});

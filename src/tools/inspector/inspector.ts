@@ -132,6 +132,8 @@ export class Inspector {
   /** sources that failed to compile, by class and selector, to start the next edit from */
   private readonly failedEdits = new Map<string, string>();
   private done = false;
+  /** the connection to the daemon was lost (the inspector then ends) */
+  lost: Error | undefined;
 
   constructor(
     readonly space: ObjectSpace,
@@ -275,7 +277,17 @@ export class Inspector {
   private printError(e: unknown): void {
     if (e instanceof InspectorError) this.out(e.message);
     else if (e instanceof MembraneError || e instanceof HypervisorError) this.out(`error: ${e.message}`);
-    else if (e instanceof Error && e.name === "RemoteError") this.out(`error: ${e.message} (${(e as Error & { code?: string }).code ?? "remote"})`);
+    else if (e instanceof Error && e.name === "RemoteError") {
+      const code = (e as Error & { code?: string }).code;
+      if (code === "unavailable" || code === "cancelled") {
+        // the daemon is gone: nothing more can be done here
+        this.lost = e;
+        this.done = true;
+        this.out(`the connection to the daemon is lost (${e.message}): leaving`);
+      } else {
+        this.out(`error: ${e.message} (${code ?? "remote"})`);
+      }
+    }
     else this.out(`internal error (please report it): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
   }
 

@@ -66,6 +66,7 @@ Exit status: 0 when it quits, 1 when the guest does not exist or EXPRESSION fail
           await inspector.attach();
         }
         await runInspector(inspector, tio);
+        if (inspector.lost) throw inspector.lost;
         return EXIT_OK;
       } finally {
         tio.close();
