@@ -9,6 +9,7 @@
  * that is clearer, after checking (with `decode`) that the compiler really emitted the opcode in question.
  */
 import { describe, expect, it } from "vitest";
+import { Worker } from "node:worker_threads";
 import { createSmalltalkImage, instructionsOf, opcodesOf, type SmalltalkImage } from "../testing/smalltalk.js";
 import { decode } from "../bytecode/opcodes.js";
 import { smallIntOop, characterOop, MAX_SMALLINT, MIN_SMALLINT, type Oop } from "../memory/oop.js";
@@ -1160,6 +1161,60 @@ describe("slices", () => {
     const stopped = st.vm.run({ bytecodes: 1_000_000 });
     expect(stopped.reason).toBe("interrupted");
     expect(stopped.bytecodes).toBeLessThan(10_000);
+  });
+
+  it("cuts a slice short when the heartbeat flag is set, and resumes where it stopped", () => {
+    const st = image();
+    st.vm.trace = null;
+    st.setGlobal("N", int(0));
+    st.vm.registerModule("Test", {
+      beat: (vm, argc) => {
+        vm.heartbeat();
+        vm.pop(argc);
+        return true;
+      },
+    });
+    st.compile("Object", "beat <primitive: 'beat' module: 'Test'> ^#failed");
+    st.setGlobal("Sem", st.newSemaphore());
+    const { slice } = st.doIt("N := 1. self beat. [N := N + 1. N < 100000] whileTrue. Sem wait");
+    // the flag is polled at the regular checks, every `interruptInterval` sends and backward jumps
+    expect(slice.reason).toBe("budget");
+    expect(st.global("N")).toBeGreaterThan(int(1));
+    expect(st.global("N")).toBeLessThan(int(2 + st.vm.interruptInterval));
+    expect(Atomics.load(st.vm.heartbeatFlag, 0)).toBe(0);
+    expect(st.vm.run({ bytecodes: 10_000_000 }).reason).toBe("idle");
+    expect(st.global("N")).toBe(int(100000));
+  });
+
+  it("ignores a heartbeat that arrived between slices", () => {
+    const st = image();
+    st.vm.trace = null;
+    st.setGlobal("Sem", st.newSemaphore());
+    st.vm.heartbeat();
+    const { slice } = st.doIt("| n | n := 0. [n := n + 1. n < 5000] whileTrue. Sem wait");
+    expect(slice.reason).toBe("idle");
+  });
+
+  it("stops an endless loop with no budget when another thread sets a shared heartbeat flag", async () => {
+    const flag = new Int32Array(new SharedArrayBuffer(4));
+    const st = image({ heartbeatFlag: flag });
+    st.vm.trace = null;
+    const p = st.process("[true] whileTrue", 80);
+    st.setGlobal("P", p.oop);
+    const ticker = new Worker(
+      `const { workerData } = require("node:worker_threads");
+       const f = new Int32Array(workerData);
+       Atomics.wait(f, 0, 0, 50);
+       Atomics.store(f, 0, 1);`,
+      { eval: true, workerData: flag.buffer },
+    );
+    try {
+      const { slice } = st.doIt("P resume", { maxBytecodes: 1e15 });
+      expect(slice.reason).toBe("budget");
+      expect(slice.bytecodes).toBeGreaterThan(0);
+    } finally {
+      await ticker.terminate();
+    }
   });
 
   it("faults on an unknown bytecode instead of crashing the host", () => {

@@ -12,8 +12,8 @@
  *   sp  absolute word index of the top of the stack (ctxBase + 5 + stackp)
  *   ctxBase  word index of the context's first field
  *
- * Worked example: `3 + 4` compiles to <76 20 B0 7C> (push 1? no: pushConstant 3 is a literal) ... more
- * simply, for `^a + 1` with `a` the first temp: <10> pushes words[ctxBase+6], <76> pushes 1, <B0> adds
+ * Worked example: `^a + 1`, with `a` the first temp, compiles to <10 76 B0 7C>: <10> pushes
+ * words[ctxBase+6], <76> pushes 1, <B0> adds
  * the two SmallIntegers inline without a send when neither overflows, <7C> returns the top to the sender,
  * recycling this context if it never escaped.
  *
@@ -59,6 +59,12 @@ export interface InterpreterOptions {
   stressGC?: boolean;
   /** sends and backward jumps between interrupt checks */
   interruptInterval?: number;
+  /**
+   * The heartbeat flag: a one-element Int32Array, possibly over a SharedArrayBuffer so that another
+   * thread (a timer worker) can set it. A non-zero value cuts the running slice short at the next
+   * interrupt check, which clears it. Defaults to a private flag set by `heartbeat()`.
+   */
+  heartbeatFlag?: Int32Array;
 }
 
 export class Interpreter implements RootHolder {
@@ -91,6 +97,7 @@ export class Interpreter implements RootHolder {
   stopReason: StopReason | null = null;
   fault: Fault | undefined;
   interruptRequested = false;
+  readonly heartbeatFlag: Int32Array;
   sliceDeadline = Infinity;
   wakeAt: number | undefined;
 
@@ -141,6 +148,8 @@ export class Interpreter implements RootHolder {
     mem.rootHolders.push(this);
     this.stressGC = options.stressGC ?? false;
     this.interruptInterval = options.interruptInterval ?? 1024;
+    this.heartbeatFlag = options.heartbeatFlag ?? new Int32Array(1);
+    if (this.heartbeatFlag.length < 1) throw new RangeError("heartbeatFlag needs at least one element");
     this.interruptCounter = this.stressGC ? 1 : this.interruptInterval;
     this.clockOrigin = host.clock.now();
     this.primitives = createPrimitiveTable();
@@ -245,6 +254,14 @@ export class Interpreter implements RootHolder {
     this.interruptCounter = 0;
   }
 
+  /**
+   * Sets the heartbeat flag: the running slice stops with "budget" at its next interrupt check. Safe to
+   * call from a signal-like callback; another thread sets a shared flag with `Atomics.store(flag, 0, 1)`.
+   */
+  heartbeat(): void {
+    Atomics.store(this.heartbeatFlag, 0, 1);
+  }
+
   /** Signals `semaphore` at the next interrupt check (host events: timers, sockets, finalization). */
   signalSemaphoreAsync(semaphore: Oop): void {
     if (semaphore === this.mem.nilOop || (semaphore & 3) !== 0) return;
@@ -275,6 +292,7 @@ export class Interpreter implements RootHolder {
     this.fault = undefined;
     this.wakeAt = undefined;
     this.sliceDeadline = budget.ms !== undefined ? start + budget.ms : Infinity;
+    Atomics.store(this.heartbeatFlag, 0, 0);
     const bytecodeLimit = budget.bytecodes ?? Infinity;
     this.reclaimableContexts = 0;
     this.interruptCounter = 0;

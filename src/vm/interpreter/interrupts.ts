@@ -1,6 +1,6 @@
 /**
  * Interrupt checks, made on sends and backward jumps when `interruptCounter` runs out (design.md
- * section 4). A check may collect garbage, stop the slice (budget spent, host interrupt), fire the timer,
+ * section 4). A check may collect garbage, stop the slice (budget spent, heartbeat flag set, host interrupt), fire the timer,
  * deliver semaphore signals posted by the host, and wake the finalization and low-space processes.
  *
  * The instruction that triggered the check has not run yet: if the check switches to another process or
@@ -31,7 +31,8 @@ export function checkForInterrupts(vm: Interpreter, startIp: number): boolean {
     return true;
   }
   if (vm.stopReason !== null) return true;
-  if (vm.host.clock.now() >= vm.sliceDeadline) {
+  if (Atomics.load(vm.heartbeatFlag, 0) !== 0 || vm.host.clock.now() >= vm.sliceDeadline) {
+    Atomics.store(vm.heartbeatFlag, 0, 0);
     vm.stop("budget");
     return true;
   }
