@@ -9,7 +9,9 @@ import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { COMMANDS } from "../../src/tools/cli/oz.js";
 import { defaultImagePath } from "../../src/tools/kernelImage.js";
-import { oz, tempDir } from "./helpers.js";
+import { openLocal } from "../../src/tools/cli/local.js";
+import { progress } from "../../src/tools/cli/format.js";
+import { ROOT, oz, tempDir } from "./helpers.js";
 
 describe("oz on local images", () => {
   it("eval prints the printString; an error in the guest prints its class and message and exits 1", async () => {
@@ -60,6 +62,28 @@ describe("oz on local images", () => {
     expect(fs.statSync(image).size).toBeGreaterThan(100_000);
     expect(await oz(["eval", "--image", image, "3 + 4"])).toMatchObject({ code: 0, out: "7\n" });
     expect((await oz(["image", "frobnicate"])).code).toBe(2);
+  });
+
+  it("a progress line for long work: plain lines, or one line updated in place on a terminal", async () => {
+    let err = "";
+    const io = { out: () => undefined, err: (t: string) => void (err += t), env: {} };
+    const space = await openLocal(io, "eval", defaultImagePath(), 0);
+    expect((await space.evaluate("3 + 4")).ok).toBe(true);
+    expect(err).toMatch(/^oz eval: loading .*kernel\.image \(\d+ KiB\)\noz eval: loaded .*kernel\.image \(\d+\.\d s\)\n$/);
+    err = "";
+    const p = progress({ ...io, errIsTTY: true }, "oz clone", "cloning a to b");
+    p.update("still cloning");
+    p.done("cloned a to b");
+    expect(err).toMatch(/^\r\x1b\[Koz clone: cloning a to b \d+\.\d s\r\x1b\[Koz clone: still cloning \d+\.\d s\r\x1b\[Koz clone: cloned a to b \(\d+\.\d s\)\n$/);
+    // a bad image is a clear error, not a stack trace
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, "bad.image"), "garbage");
+    for (const argv of [["eval", "--image", path.join(dir, "bad.image"), "3"], ["run", "--image", path.join(dir, "missing.image"), path.join(ROOT, "examples", "hello.st")]]) {
+      const r = await oz(argv);
+      expect(r.code).toBe(1);
+      expect(r.err).toMatch(/^oz (eval|run): cannot (load|read) the image /);
+      expect(r.err).not.toMatch(/\n\s+at /);
+    }
   });
 
   it("changes lists an image's changes", async () => {

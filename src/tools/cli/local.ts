@@ -9,7 +9,7 @@ import { MembraneError } from "../../membrane/objectSpace.js";
 /** Images at least this large get a progress line while they load. */
 export const LARGE_IMAGE_BYTES = 16 * 1024 * 1024;
 
-export async function openLocal(io: CommandIO, command: string, image: string | undefined): Promise<LocalObjectSpace> {
+export async function openLocal(io: CommandIO, command: string, image: string | undefined, largeBytes = LARGE_IMAGE_BYTES): Promise<LocalObjectSpace> {
   let size = 0;
   if (image !== undefined) {
     try {
@@ -18,7 +18,7 @@ export async function openLocal(io: CommandIO, command: string, image: string | 
       throw new CliError(`cannot read the image ${image}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
     }
   }
-  const p = size >= LARGE_IMAGE_BYTES ? progress(io, `oz ${command}`, `loading ${image} (${formatBytes(size)})`) : undefined;
+  const p = image !== undefined && size >= largeBytes ? progress(io, `oz ${command}`, `loading ${image} (${formatBytes(size)})`) : undefined;
   try {
     const { openSession } = await import("../session.js");
     const space = await openSession({
