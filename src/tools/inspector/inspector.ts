@@ -69,8 +69,8 @@ interface Focus {
 class InspectorError extends Error {}
 
 const HELP: Array<[string, string]> = [
-  ["show", "show the inspected object again (also: an empty 'fields')"],
-  ["fields [N]", "its named fields and a page of indexed fields (from index N)"],
+  ["show", "show the inspected object again (a class, a process, a frame: as such)"],
+  ["fields [N]", "its class, printString, named fields and a page of indexed fields (from index N)"],
   ["next, prev", "the next / previous page of indexed fields"],
   ["go FIELD", "inspect a field: a named field, an index (a number), or in a frame: receiver, method, sender or a temporary"],
   ["back", "back to the previously inspected object"],
