@@ -2,8 +2,8 @@
  * The cost of a metrics scrape (issue 8, docs/metrics.md) with many guests: reading the figures
  * (`OzMetrics.update()`: the hypervisor's scrape, the per-guest series, the histograms) and rendering the
  * text format, when the guests' process counts are cached (a scrape less than a second after the previous
- * one) and when they are not (every scrape at Prometheus's usual 15 s interval walks each guest's heap),
- * with the size of the exposition. The daemon's thread does this work between two slices.
+ * one), when they are not (a scrape at Prometheus's usual 15 s interval walks each heap that changed), and
+ * when the guests stood still (nothing to walk), with the size of the exposition. The daemon's thread does this work between two slices.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -43,9 +43,19 @@ async function scrapeCost(guests: number): Promise<Measurement[]> {
     }
     await sleep(500);
     await metrics.metrics();
-    const cold = () => sleep(1100); // the process counts are cached for a second
+    // The process counts are cached for a second, and for longer while a heap does not change: "cold"
+    // scrapes come more than a second after the previous one, to heaps that each allocated a string.
+    const touchAll = async () => {
+      for (let i = 0; i < guests; i++) await hv.space(`g${i}`).fromLocalString("touched");
+    };
+    const cold = async () => {
+      await sleep(1100);
+      await touchAll();
+    };
+    const idle = () => sleep(1100);
     const warm = () => Promise.resolve();
     const updateCold = await best(3, cold, () => metrics.update());
+    const updateIdle = await best(3, idle, () => metrics.update());
     const updateWarm = await best(5, warm, () => metrics.update());
     const renderWarm = await best(5, warm, () => metrics.metrics());
     const text = await metrics.metrics();
@@ -54,6 +64,7 @@ async function scrapeCost(guests: number): Promise<Measurement[]> {
     const note = `${guests} guests, ${(heap / 2 ** 20).toFixed(1)} MiB heap each`;
     return [
       { name: `scrape, reading the figures, process counts not cached (${guests} guests)`, value: updateCold, unit: "ms", note: `${note}: walks every heap` },
+      { name: `scrape, reading the figures, idle guests after a second (${guests} guests)`, value: updateIdle, unit: "ms", note: `${note}: unchanged heaps are not walked` },
       { name: `scrape, reading the figures, process counts cached (${guests} guests)`, value: updateWarm, unit: "ms", note },
       { name: `scrape, reading and rendering, cached (${guests} guests)`, value: renderWarm, unit: "ms", note: `${(text.length / 1024).toFixed(0)} KiB, ${series} samples` },
     ];

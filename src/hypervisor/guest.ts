@@ -169,7 +169,7 @@ export class Guest {
   private transcriptLine = "";
   private gcPauses: number[] = [];
   private startedAt: number | undefined;
-  private processCache: { at: number; counts: GuestStats["processes"] } | undefined;
+  private processCache: { at: number; key: string; counts: GuestStats["processes"] } | undefined;
   private faultHandles: Array<{ release(): void }> = [];
 
   constructor(
@@ -706,13 +706,20 @@ export class Guest {
     return s;
   }
 
-  /** Processes by state, from a walk of the heap (at most once a second). */
+  /**
+   * Processes by state, from a walk of the heap. The walk is the costly part of a scrape, so it happens
+   * at most once a second, and not at all while the image stands still: a guest that has run no bytecode
+   * and allocated nothing since the last walk keeps its counts (re-walked every 10 s all the same, for the
+   * rare change a host makes without allocating, such as suspending a process through a mirror).
+   */
   private processCounts(): GuestStats["processes"] {
     const now = performance.now();
-    if (this.processCache && now - this.processCache.at < 1000) return this.processCache.counts;
-    const counts = { running: 0, runnable: 0, waiting: 0, suspended: 0, failed: 0 };
     const space = this.space!;
     const mem = space.mem;
+    const key = `${space.vm.bytecodeCount}:${mem.freeStart}`;
+    const cache = this.processCache;
+    if (cache && (now - cache.at < 1000 || (cache.key === key && now - cache.at < 10_000))) return cache.counts;
+    const counts = { running: 0, runnable: 0, waiting: 0, suspended: 0, failed: 0 };
     try {
       const processClass = mem.specialObject(Special.classProcess);
       const procs: Oop[] = [];
@@ -726,7 +733,7 @@ export class Guest {
     } catch {
       // a damaged heap: report what was counted
     }
-    this.processCache = { at: now, counts };
+    this.processCache = { at: now, key, counts };
     return counts;
   }
 }

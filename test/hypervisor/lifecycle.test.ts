@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Hypervisor } from "../../src/hypervisor/hypervisor.js";
 import { HypervisorError } from "../../src/hypervisor/types.js";
-import { evaluate, openHypervisor, record, tempDir, waitFor } from "./helpers.js";
+import { evaluate, openHypervisor, record, sleep, tempDir, waitFor } from "./helpers.js";
 
 const open: Hypervisor[] = [];
 async function hypervisor(dataDir?: string): Promise<Hypervisor> {
@@ -241,5 +241,21 @@ describe("guest lifecycle", () => {
     expect(info.config.cpu).toEqual({ quotaMs: 100, periodMs: 500 });
     expect(info.config.weight).toBe(300);
     expect(JSON.parse(fs.readFileSync(path.join(hv.guestsDir, "t", "guest.json"), "utf8")).config.weight).toBe(300);
+  });
+  it("counts the guest's processes by state, and sees a change once the heap changed", async () => {
+    const hv = await hypervisor();
+    await hv.define("p", { config: { startup: "Smalltalk at: #Gate put: Semaphore new. [Gate wait] forkAt: 30" } });
+    await hv.start("p");
+    await evaluate(hv, "p", "Gate");
+    // settled: the startup's process has ended, and the counts taken now are walked at least a second on
+    await sleep(1100);
+    const before = hv.info("p").stats.processes;
+    expect(before.running).toBe(0);
+    expect(before.waiting).toBeGreaterThanOrEqual(1);
+    // a suspended process made through the membrane: it allocates, so the next count (a second on) walks
+    await evaluate(hv, "p", "Smalltalk at: #Parked put: ([42] newProcess)");
+    await waitFor(() => hv.info("p").stats.processes.suspended === before.suspended + 1, "the new suspended process", 5_000);
+    await evaluate(hv, "p", "Gate signal");
+    await waitFor(() => hv.info("p").stats.processes.waiting === before.waiting - 1, "the released process", 5_000);
   });
 });
