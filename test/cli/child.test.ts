@@ -7,7 +7,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BUILT, OZ, SHOP_ST, SHOP_STARTUP, guestState, ozChild, spawnChild, startDaemonChild, tempDir, waitFor, type ChildDaemon } from "./helpers.js";
+import { BUILT, OZ, SHOP_ST, SHOP_STARTUP, guestState, ozChild, spawnChild, startDaemonChild, tempDir, waitFor, type ChildDaemon, cleanup } from "./helpers.js";
+
+afterAll(cleanup);
 
 let d: ChildDaemon;
 

@@ -10,7 +10,9 @@ import { validateConfig } from "../../src/hypervisor/config.js";
 import { Daemon } from "../../src/hypervisor/daemon.js";
 import { plugin } from "../../src/remote/daemonPlugin.js";
 import { connect } from "../../src/remote/client/connect.js";
-import { SHOP_ST, SHOP_STARTUP, oz, startDaemon, tempDir, waitFor, type TestDaemon } from "./helpers.js";
+import { SHOP_ST, SHOP_STARTUP, oz, startDaemon, tempDir, waitFor, type TestDaemon, cleanup } from "./helpers.js";
+
+afterAll(cleanup);
 
 let d: TestDaemon;
 

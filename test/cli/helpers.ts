@@ -25,10 +25,13 @@ export const BUILT = fs.existsSync(path.join(ROOT, "dist", "src", "tools", "cli"
 
 const tempDirs: string[] = [];
 const children = new Set<ChildProcess>();
-process.once("exit", () => {
+
+/** Kills the children still running and removes the temporary directories (each test file's afterAll). */
+export function cleanup(): void {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
-  for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
-});
+  for (const dir of tempDirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+}
+process.once("exit", cleanup);
 
 export function tempDir(prefix = "oz-cli-test-"): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));

@@ -6,12 +6,14 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { COMMANDS } from "../../src/tools/cli/oz.js";
 import { defaultImagePath } from "../../src/tools/kernelImage.js";
 import { openLocal } from "../../src/tools/cli/local.js";
 import { progress } from "../../src/tools/cli/format.js";
-import { ROOT, oz, tempDir } from "./helpers.js";
+import { ROOT, oz, tempDir, cleanup } from "./helpers.js";
+
+afterAll(cleanup);
 
 describe("oz on local images", () => {
   it("eval prints the printString; an error in the guest prints its class and message and exits 1", async () => {

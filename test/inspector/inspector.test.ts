@@ -11,7 +11,9 @@ import { openSession } from "../../src/tools/session.js";
 import { connect, type OzClient } from "../../src/remote/client/connect.js";
 import type { ObjectSpace } from "../../src/membrane/objectSpace.js";
 import { fileIn } from "../../src/tools/fileIn.js";
-import { SHOP_ST, SHOP_STARTUP, startDaemon, waitFor, type TestDaemon } from "../cli/helpers.js";
+import { SHOP_ST, SHOP_STARTUP, startDaemon, waitFor, type TestDaemon, cleanup } from "../cli/helpers.js";
+
+afterAll(cleanup);
 
 /** An inspector whose input is a script of lines and whose output is kept. */
 class Script implements InspectorIO {

@@ -8,8 +8,10 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { BUILT, OZ, ROOT, SHOP_STARTUP, guestState, ozChild, startDaemonChild, tempDir, waitFor, type ChildDaemon } from "../cli/helpers.js";
+import { BUILT, OZ, ROOT, SHOP_STARTUP, guestState, ozChild, startDaemonChild, tempDir, waitFor, type ChildDaemon, cleanup } from "../cli/helpers.js";
 import { HAS_TMUX, Tmux } from "./tmux.js";
+
+afterAll(cleanup);
 
 const terminals: Tmux[] = [];
 afterEach(() => {

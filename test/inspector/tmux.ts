@@ -1,5 +1,6 @@
 /**
- * Driving a program in a real terminal: tmux on a private server socket (never the user's), a window of
+ * Driving a program in a real terminal: tmux on a private server socket in the test's temporary
+ * directory (never the user's server), a window of
  * a fixed size, keys sent as a user types them, the screen read back. Every server a test starts is
  * killed by it (and, at the latest, when the test process exits).
  */
@@ -11,7 +12,7 @@ export const HAS_TMUX = spawnSync("tmux", ["-V"], { encoding: "utf8" }).status =
 
 const servers = new Set<string>();
 process.once("exit", () => {
-  for (const s of servers) spawnSync("tmux", ["-L", s, "kill-server"]);
+  for (const s of servers) spawnSync("tmux", ["-S", s, "kill-server"]);
 });
 
 let count = 0;
@@ -24,7 +25,7 @@ export class Tmux {
    * window shows `[exited N]` and stays open.
    */
   constructor(argv: string[], options: { cwd: string; env: Record<string, string | undefined>; dir: string; width?: number; height?: number }) {
-    this.socket = `oz-test-${process.pid}-${++count}`;
+    this.socket = path.join(options.dir, `tmux-${++count}.sock`);
     const script = path.join(options.dir, `tmux-${count}.sh`);
     const quote = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
     const exports = Object.entries(options.env)
@@ -37,7 +38,7 @@ export class Tmux {
   }
 
   private tmux(args: string[]): string {
-    return execFileSync("tmux", ["-L", this.socket, ...args], { encoding: "utf8" });
+    return execFileSync("tmux", ["-S", this.socket, ...args], { encoding: "utf8" });
   }
 
   /** Types text (literally) and presses Enter. */
@@ -82,8 +83,9 @@ export class Tmux {
   }
 
   kill(): void {
-    spawnSync("tmux", ["-L", this.socket, "kill-server"]);
+    spawnSync("tmux", ["-S", this.socket, "kill-server"]);
     servers.delete(this.socket);
+    fs.rmSync(this.socket, { force: true });
   }
 }
 
