@@ -6,6 +6,7 @@
 import * as fs from "node:fs";
 import { LocalObjectSpace } from "../membrane/local/space.js";
 import type { ObjectMemory } from "../vm/memory/heap.js";
+import type { InterpreterOptions } from "../vm/interpreter/interpreter.js";
 import { Special } from "../vm/memory/special.js";
 import { kernelFileNames, kernelImageBytes } from "./kernelImage.js";
 import { nodeHost } from "./host/nodeHost.js";
@@ -17,6 +18,8 @@ export interface SessionOptions {
   write?: (text: string) => void;
   warn?: (text: string) => void;
   log?: (line: string) => void;
+  /** interpreter options (stress GC, interrupt interval...) for tests and diagnostics */
+  vm?: InterpreterOptions;
 }
 
 /** The kernel file names an image records in its SourceFiles special object. */
@@ -33,7 +36,7 @@ export async function openSession(options: SessionOptions = {}): Promise<LocalOb
   // an image's own changes file holds the sources of its methods: read it, but never write it
   const changes = options.image ? new OverlayChanges(changesPathFor(options.image)) : new MemoryChanges();
   const host = nodeHost({ write: options.write, changes, kernelFiles: [] });
-  const space = LocalObjectSpace.fromImage(bytes, host, { onCompileWarning: options.warn });
+  const space = LocalObjectSpace.fromImage(bytes, host, { ...options.vm, onCompileWarning: options.warn });
   host.sources.kernelFiles.push(...sourceFilesOf(space.mem));
   return space;
 }

@@ -599,6 +599,51 @@ describe("inlined arithmetic and comparisons (176-191)", () => {
     expect(st.run([118, 32, 176, 124], [characterOop(65)]).result).toBe(st.sym("failed"));
   });
 
+  it("runs a comparison and the conditional jump after it as one step, with the answers and counts of stepping", () => {
+    const st = image();
+    const ops: Array<[string, (x: number, y: number) => boolean]> = [
+      ["<", (x, y) => x < y], [">", (x, y) => x > y], ["<=", (x, y) => x <= y],
+      [">=", (x, y) => x >= y], ["=", (x, y) => x === y], ["~=", (x, y) => x !== y],
+    ];
+    ops.forEach(([op], i) => {
+      st.compile("Object", `short${i}: a with: b ^(a ${op} b) ifTrue: [#yes] ifFalse: [#no]`);
+      // a body longer than a short jump reaches: the compiler emits a long jumpFalse
+      st.compile("Object", `long${i}: a with: b ^(a ${op} b) ifTrue: [| t | t := 1. t := 2. t := 3. t := 4. t := 5. t := 6. #yes] ifFalse: [#no]`);
+    });
+    const shortOps = opcodesOf(st.compile("Object", "probeShort: a ^(a < 1) ifTrue: [#yes] ifFalse: [#no]"));
+    expect(shortOps.some((b) => b >= 152 && b <= 159)).toBe(true);
+    const longOps = opcodesOf(st.compile("Object", "probeLong: a ^(a < 1) ifTrue: [| t | t := 1. t := 2. t := 3. t := 4. t := 5. t := 6. #yes] ifFalse: [#no]"));
+    expect(longOps.some((b) => b >= 172 && b <= 175)).toBe(true);
+    const operands = [-3, 0, 3, MAX_SMALLINT, MIN_SMALLINT];
+    for (const stepping of [false, true]) {
+      st.vm.trace = stepping ? () => undefined : null;
+      ops.forEach(([op, f], i) => {
+        for (const x of operands) {
+          for (const y of operands) {
+            const want = f(x, y) ? st.sym("yes") : st.sym("no");
+            expect(doIt(st, `self short${i}: ${x} with: ${y}`), `${x} ${op} ${y}`).toBe(want);
+            expect(doIt(st, `self long${i}: ${x} with: ${y}`), `${x} ${op} ${y} (long)`).toBe(want);
+          }
+        }
+      });
+    }
+    // an operand that is not a SmallInteger takes the send, and the jump then tests its answer
+    st.vm.trace = null;
+    st.defineClass("Odd", "Object", []);
+    st.compile("Odd", "< other ^true");
+    st.compile("Odd", ">= other ^false");
+    const odd = st.mem.instantiate(st.cls("Odd"));
+    expect(doIt(st, "self short0: self with: 2", odd)).toBe(st.sym("yes"));
+    expect(doIt(st, "self long3: self with: 2", odd)).toBe(st.sym("no"));
+    // the fused pair still counts as two bytecodes: the same loop counts the same with and without it
+    const loop = "| k | k := 0. [k <= 1000] whileTrue: [k := k + 1]. k";
+    const fused = st.doIt(loop);
+    st.vm.trace = () => undefined;
+    const stepped = st.doIt(loop);
+    expect(fused.result).toBe(int(1001));
+    expect(fused.slice.bytecodes).toBe(stepped.slice.bytecodes);
+  });
+
   it("compiles arithmetic to the special bytecodes", () => {
     const st = image();
     const spec = st.compile("Object", "mix: a with: b ^{a + b. a - b. a < b. a > b. a <= b. a >= b. a = b. a ~= b. a * b. a / b. a \\\\ b. a bitShift: b. a // b. a bitAnd: b. a bitOr: b}");

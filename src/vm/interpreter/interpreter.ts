@@ -505,41 +505,36 @@ export class Interpreter implements RootHolder {
             special = 1;
             break;
           }
-          case 178: { // <
+          // comparison special selectors, inlined for SmallIntegers (tagging keeps the order of values);
+          // followed by a conditional jump, as in loops and ifTrue:, the two run as one step without
+          // pushing the Boolean (Squeak's "boolean cheat"), counted as two bytecodes
+          case 178: case 179: case 180: case 181: case 182: case 183: {
             const x = words[sp - 1], y = words[sp];
-            if ((x & y & 1) === 1) { words[--sp] = x < y ? trueOop : falseOop; continue; }
-            special = 2;
-            break;
-          }
-          case 179: { // >
-            const x = words[sp - 1], y = words[sp];
-            if ((x & y & 1) === 1) { words[--sp] = x > y ? trueOop : falseOop; continue; }
-            special = 3;
-            break;
-          }
-          case 180: { // <=
-            const x = words[sp - 1], y = words[sp];
-            if ((x & y & 1) === 1) { words[--sp] = x <= y ? trueOop : falseOop; continue; }
-            special = 4;
-            break;
-          }
-          case 181: { // >=
-            const x = words[sp - 1], y = words[sp];
-            if ((x & y & 1) === 1) { words[--sp] = x >= y ? trueOop : falseOop; continue; }
-            special = 5;
-            break;
-          }
-          case 182: { // =
-            const x = words[sp - 1], y = words[sp];
-            if ((x & y & 1) === 1) { words[--sp] = x === y ? trueOop : falseOop; continue; }
-            special = 6;
-            break;
-          }
-          case 183: { // ~=
-            const x = words[sp - 1], y = words[sp];
-            if ((x & y & 1) === 1) { words[--sp] = x !== y ? trueOop : falseOop; continue; }
-            special = 7;
-            break;
+            if ((x & y & 1) !== 1) { special = b - 176; break; }
+            let cond: boolean;
+            switch (b) {
+              case 178: cond = x < y; break;
+              case 179: cond = x > y; break;
+              case 180: cond = x <= y; break;
+              case 181: cond = x >= y; break;
+              case 182: cond = x === y; break;
+              default: cond = x !== y; break;
+            }
+            const next = bytes[ip];
+            if (next >= 152 && next <= 159 && n < limit) {
+              n++;
+              sp -= 2;
+              ip += cond ? 1 : (next & 7) + 2;
+              continue;
+            }
+            if (next >= 172 && next <= 175 && n < limit) {
+              n++;
+              sp -= 2;
+              ip += cond ? 2 : 2 + (next & 3) * 256 + bytes[ip + 1];
+              continue;
+            }
+            words[--sp] = cond ? trueOop : falseOop;
+            continue;
           }
           case 184: { // *
             const x = words[sp - 1], y = words[sp];
