@@ -58,3 +58,15 @@ export function formatLocal(v: LocalValue): string {
   if (v instanceof Uint8Array) return `#[${Array.from(v).join(" ")}]`;
   return `#(${v.map(formatLocal).join(" ")})`;
 }
+
+/** How an error names a host value that cannot cross the membrane (the same words locally and remotely). */
+export function describeHostValue(value: unknown): string {
+  if (value === undefined) return "undefined (use null for nil)";
+  if (typeof value === "function") return "a function";
+  if (typeof value === "symbol") return `a JavaScript symbol (${String(value)}; use sym() for a Smalltalk symbol)`;
+  if (typeof value === "object" && value !== null) {
+    const name = (value as object).constructor?.name;
+    return name && name !== "Object" ? `a host ${name}` : "a plain host object";
+  }
+  return `a host ${typeof value}`;
+}

@@ -4,19 +4,8 @@
  * sending (Protocol Buffers would otherwise coerce 42 into "42"), the server again on what it receives.
  */
 import { MembraneError } from "../membrane/objectSpace.js";
+import { describeHostValue } from "../membrane/values.js";
 import { MESSAGES, type FieldDef } from "./schema.js";
-
-/** How the local space names a host value in its errors. */
-export function describeHostValue(value: unknown): string {
-  if (value === undefined) return "undefined (use null for nil)";
-  if (typeof value === "function") return "a function";
-  if (typeof value === "symbol") return `a JavaScript symbol (${String(value)}; use sym() for a Smalltalk symbol)`;
-  if (typeof value === "object" && value !== null) {
-    const name = (value as object).constructor?.name;
-    return name && name !== "Object" ? `a host ${name}` : "a plain host object";
-  }
-  return `a host ${typeof value}`;
-}
 
 function fail(where: string, what: string, value: unknown): never {
   throw new MembraneError("invalidArgument", `${where} must be ${what}, not ${describeHostValue(value)}`);

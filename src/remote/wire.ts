@@ -9,7 +9,7 @@
 import { Packr } from "msgpackr";
 import { MembraneError, type ObjectMirror } from "../membrane/objectSpace.js";
 import { Char, FloatValue, Sym, type LocalValue } from "../membrane/values.js";
-import { describeHostValue } from "./fields.js";
+import { describeHostValue } from "../membrane/values.js";
 
 /** gRPC metadata: the session of a call, and the domain and code of an error (see errors.ts) */
 export const SESSION_METADATA = "oz-session";

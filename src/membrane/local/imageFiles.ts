@@ -43,16 +43,16 @@ export interface OpenedImage {
   close(): void;
 }
 
-/** Opens an image file as an object space, without running it; its changes log is the image's changes file. */
-export function openImageFile(imagePath: string, options: OpenImageOptions = {}): OpenedImage {
-  let bytes: Uint8Array;
+function readImageBytes(imagePath: string): Uint8Array {
   try {
-    bytes = new Uint8Array(fs.readFileSync(imagePath));
+    return new Uint8Array(fs.readFileSync(imagePath));
   } catch (e) {
     throw new MembraneError("notFound", `cannot read ${imagePath}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
   }
-  const changesPath = options.changesPath ?? changesPathFor(imagePath);
-  const changes = new ChangesFile(changesPath);
+}
+
+/** An object space on an image's bytes with a Node host logging to `changes`; a bad image names its file. */
+function spaceOn(bytes: Uint8Array, imagePath: string, changes: ChangesLog, options: OpenImageOptions): LocalObjectSpace {
   const host = nodeHost({ write: options.write ?? (() => undefined), changes, kernelFiles: [] });
   let space: LocalObjectSpace;
   try {
@@ -62,6 +62,15 @@ export function openImageFile(imagePath: string, options: OpenImageOptions = {})
     throw e;
   }
   host.sources.kernelFiles.push(...sourceFilesOf(space.mem));
+  return space;
+}
+
+/** Opens an image file as an object space, without running it; its changes log is the image's changes file. */
+export function openImageFile(imagePath: string, options: OpenImageOptions = {}): OpenedImage {
+  const bytes = readImageBytes(imagePath);
+  const changesPath = options.changesPath ?? changesPathFor(imagePath);
+  const changes = new ChangesFile(changesPath);
+  const space = spaceOn(bytes, imagePath, changes, options);
   return {
     space,
     changes,
@@ -152,21 +161,7 @@ export class OverlayChanges implements ChangesLog {
  * file are never written.
  */
 export function cloneImageFile(imagePath: string, options: OpenImageOptions = {}): { space: LocalObjectSpace; changes: OverlayChanges } {
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(fs.readFileSync(imagePath));
-  } catch (e) {
-    throw new MembraneError("notFound", `cannot read ${imagePath}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-  }
+  const bytes = readImageBytes(imagePath);
   const changes = new OverlayChanges(options.changesPath ?? changesPathFor(imagePath));
-  const host = nodeHost({ write: options.write ?? (() => undefined), changes, kernelFiles: [] });
-  let space: LocalObjectSpace;
-  try {
-    space = LocalObjectSpace.fromImage(bytes, host, options);
-  } catch (e) {
-    if (e instanceof ImageFormatError) throw new MembraneError("invalidArgument", `${imagePath}: ${e.message}`);
-    throw e;
-  }
-  host.sources.kernelFiles.push(...sourceFilesOf(space.mem));
-  return { space, changes };
+  return { space: spaceOn(bytes, imagePath, changes, options), changes };
 }

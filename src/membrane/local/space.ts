@@ -39,7 +39,7 @@ import type {
   SubclassDefinition,
 } from "../objectSpace.js";
 import { MembraneError } from "../objectSpace.js";
-import { Char, FloatValue, Sym, type LocalValue } from "../values.js";
+import { Char, FloatValue, Sym, describeHostValue, type LocalValue } from "../values.js";
 import {
   GuestError, addMethod, bytesText, className, dictionaryAssociations, dictionaryAtPut, globalAssociation, isBehavior, isMetaclass, isNil,
   methodAt, newMethodDictionary, removeMethod, smalltalkDictionary, superclassOf, thisClassOf,
@@ -93,16 +93,6 @@ function isMirrorLike(value: unknown): value is ObjectMirror {
   return value instanceof LocalObjectMirror || (typeof value === "object" && value !== null && "space" in value && "kind" in value);
 }
 
-function describeHostValue(value: unknown): string {
-  if (value === undefined) return "undefined (use null for nil)";
-  if (typeof value === "function") return "a function";
-  if (typeof value === "symbol") return `a JavaScript symbol (${String(value)}; use sym() for a Smalltalk symbol)`;
-  if (typeof value === "object" && value !== null) {
-    const name = (value as object).constructor?.name;
-    return name && name !== "Object" ? `a host ${name}` : "a plain host object";
-  }
-  return `a host ${typeof value}`;
-}
 
 function checkString(value: unknown, what: string): string {
   if (typeof value !== "string") throw new MembraneError("invalidArgument", `${what} must be a string, not ${describeHostValue(value)}`);

@@ -11,9 +11,13 @@ import type { LocalObjectSpace } from "./space.js";
 import type { StackFrame } from "../objectSpace.js";
 
 export function processStackFrames(space: LocalObjectSpace, proc: Oop, limit = 100): StackFrame[] {
+  return framesFrom(space, space.topContextOf(proc), limit);
+}
+
+/** The frames from `ctx` down its sender chain, at most `limit` of them. */
+function framesFrom(space: LocalObjectSpace, ctx: Oop, limit: number): StackFrame[] {
   const mem = space.mem;
   const frames: StackFrame[] = [];
-  let ctx = space.topContextOf(proc);
   while (ctx !== 0 && !isNil(mem, ctx) && frames.length < limit) {
     const pc = mem.fetchPointer(ctx, ContextLayout.pc);
     frames.push({
@@ -54,16 +58,7 @@ export function failureStackFrames(space: LocalObjectSpace, proc: Oop, exception
   } else {
     ctx = start;
   }
-  const frames: StackFrame[] = [];
-  while (ctx !== 0 && !isNil(mem, ctx) && frames.length < limit) {
-    const pc = mem.fetchPointer(ctx, ContextLayout.pc);
-    frames.push({
-      description: space.describeContext(ctx),
-      line: isSmallInt(pc) ? space.lineForPc(mem.fetchPointer(ctx, ContextLayout.method), smallIntValue(pc)) : undefined,
-    });
-    ctx = mem.fetchPointer(ctx, ContextLayout.sender);
-  }
-  return frames;
+  return framesFrom(space, ctx, limit);
 }
 
 export async function describeProcessStack(space: LocalObjectSpace, proc: Oop, limit = 100): Promise<string> {

@@ -9,8 +9,8 @@ import type {
   ProcessSchedulerMirror, RunBudget, RunOutcome, SliceReport, SpaceStats,
 } from "../../membrane/objectSpace.js";
 import { MembraneError } from "../../membrane/objectSpace.js";
-import { FloatValue, type LocalValue } from "../../membrane/values.js";
-import { checkFields, describeHostValue } from "../fields.js";
+import { FloatValue, describeHostValue, type LocalValue } from "../../membrane/values.js";
+import { checkFields } from "../fields.js";
 import { OPERATIONS_BY_KEY } from "../schema.js";
 import { decodeLocal, encodeLocal, FOREIGN_HANDLE, isMirrorLike, plainBytes, RELEASED_HANDLE, type MirrorRef } from "../wire.js";
 import { RemoteObjectMirror, remoteMirror } from "./mirrors.js";
