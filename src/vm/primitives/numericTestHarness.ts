@@ -8,6 +8,7 @@ import { Special } from "../memory/special.js";
 import type { Oop } from "../memory/oop.js";
 import type { HeapOptions } from "../memory/heap.js";
 import type { PrimitiveFn } from "./table.js";
+import { recordPrimitiveCall } from "./ledger.js";
 import { integerOop, integerValueOf } from "./largeInteger.js";
 
 export interface PrimCall {
@@ -54,6 +55,7 @@ export function createHarness(options: HeapOptions = {}): PrimHarness {
     const spBefore = vm.sp;
     vm.primFailCode = 0;
     const ok = fn(vm, args.length);
+    recordPrimitiveCall(fn, ok);
     let stackIntact: boolean;
     if (ok) {
       stackIntact = vm.sp === spBefore - args.length && vm.words[vm.sp - 1] === SENTINEL;

@@ -15,6 +15,7 @@ import { smallIntOop, type Oop } from "../memory/oop.js";
 import { initialPC } from "../method/header.js";
 import { CONTEXT_FIXED_SIZE, LARGE_FRAME_SIZE } from "../memory/layout.js";
 import type { PrimitiveFn } from "./table.js";
+import { recordPrimitiveCall } from "./ledger.js";
 
 export interface PrimitiveCall {
   ok: boolean;
@@ -62,6 +63,7 @@ export function createHarness(options: HeapOptions & InterpreterOptions = {}): H
     for (const a of args) vm.push(a);
     vm.primFailCode = 0;
     const ok = fn(vm, args.length);
+    recordPrimitiveCall(fn, ok);
     const moved = vm.collector.stats.youngCollections + vm.collector.stats.fullCollections !== collections;
     if (ok) {
       const left = vm.sp - vm.ctxBase - depth;
