@@ -5,6 +5,7 @@ import {
   parseFloatText, printFloat, ratioToFloat,
 } from "./float.js";
 import { PrimErr } from "./errors.js";
+import { uncoveredPrimitives } from "./ledger.js";
 import { MAX_SMALLINT, MIN_SMALLINT, type Oop } from "../memory/oop.js";
 import { Format } from "../memory/format.js";
 import { PRIM_EXTERNAL_CALL } from "../method/header.js";
@@ -505,5 +506,14 @@ describe("through sends", () => {
     expect(h.floatValue(ok.result!)).toBe(1.5);
     const zero = img.run([0x20, 0x21, 0xe2, 0x7c], [img.float(3), img.float(0), div]);
     expect(zero.result).toBe(failed);
+  });
+});
+
+describe("coverage", () => {
+  it("exercises every primitive of the area, succeeding and failing", () => {
+    expect(uncoveredPrimitives(floatPrimitives)).toEqual({ notSucceeded: [], notFailed: [] });
+    // the integer half of the OzNumbers module is covered in largeInteger.test.ts
+    const { primitiveFloatPrintString, primitiveFloatFromString, primitiveFloatTruncated } = numbersModule;
+    expect(uncoveredPrimitives({ primitiveFloatPrintString, primitiveFloatFromString, primitiveFloatTruncated })).toEqual({ notSucceeded: [], notFailed: [] });
   });
 });

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { createHarness } from "./numericTestHarness.js";
 import { integerPrimitives } from "./integer.js";
 import { PrimErr } from "./errors.js";
+import { uncoveredPrimitives } from "./ledger.js";
 import { MAX_SMALLINT, MIN_SMALLINT } from "../memory/oop.js";
 import { PointLayout } from "../memory/layout.js";
 import { Special } from "../memory/special.js";
@@ -225,5 +226,11 @@ describe("through a send", () => {
     expect(ok.result).toBe(img.int(42));
     const overflow = img.run([0x20, 0x21, 0xe2, 0x7c], [img.int(MAX_SMALLINT), img.int(1), plus]);
     expect(overflow.result).toBe(failed);
+  });
+});
+
+describe("coverage", () => {
+  it("exercises every primitive of the area, succeeding and failing", () => {
+    expect(uncoveredPrimitives(integerPrimitives)).toEqual({ notSucceeded: [], notFailed: [] });
   });
 });

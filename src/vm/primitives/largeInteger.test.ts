@@ -5,6 +5,7 @@ import {
   primitiveIntegerFromString, primitiveIntegerPrintString, primitiveNormalize,
 } from "./largeInteger.js";
 import { PrimErr } from "./errors.js";
+import { uncoveredPrimitives } from "./ledger.js";
 import { Special } from "../memory/special.js";
 import { MAX_SMALLINT, MIN_SMALLINT, type Oop } from "../memory/oop.js";
 import { bigIntValueOf } from "../memory/integers.js";
@@ -336,5 +337,14 @@ describe("through sends", () => {
     const r = img.run([0x20, 0x21, 0xe2, 0x7c], [img.int(-(2n ** 70n)), img.int(16), img.sym("printString:")]);
     expect(r.slice.fault).toBeUndefined();
     expect(h.stringValue(r.result!)).toBe("-400000000000000000");
+  });
+});
+
+describe("coverage", () => {
+  it("exercises every primitive of the area, succeeding and failing", () => {
+    expect(uncoveredPrimitives(largeIntegerPrimitives)).toEqual({ notSucceeded: [], notFailed: [] });
+    // the Float half of the OzNumbers module is covered in float.test.ts
+    const { primitiveIntegerPrintString, primitiveIntegerFromString, primitiveNormalize } = numbersModule;
+    expect(uncoveredPrimitives({ primitiveIntegerPrintString, primitiveIntegerFromString, primitiveNormalize })).toEqual({ notSucceeded: [], notFailed: [] });
   });
 });

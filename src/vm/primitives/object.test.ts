@@ -9,6 +9,7 @@ import { bigIntValueOf } from "../memory/integers.js";
 import { characterOop, smallIntOop, type Oop } from "../memory/oop.js";
 import { CONTEXT_FIXED_SIZE } from "../memory/layout.js";
 import type { PrimitiveFn } from "./table.js";
+import { uncoveredPrimitives } from "./ledger.js";
 
 const prim = (n: number): PrimitiveFn => {
   const fn = objectPrimitives[n];
@@ -625,5 +626,36 @@ describe("under stress collection", () => {
       expect(mem.slotCount(fresh.result)).toBe(i);
       mem.releaseHandle(source);
     }
+  });
+});
+
+describe("primitives that accept any receiver", () => {
+  it("fail when their method declares the wrong number of arguments, so the fallback code runs", () => {
+    const h = createHarness();
+    const a = h.array([int(1)]);
+    expectFail(h, 62, PrimErr.badNumArgs, a, a, a); // size, and its mirror form size: take at most one
+    expectFail(h, 75, PrimErr.badNumArgs, a, a);
+    expectFail(h, 111, PrimErr.badNumArgs, a, a, a);
+    expectFail(h, 132, PrimErr.badNumArgs, a);
+    expectFail(h, 148, PrimErr.badNumArgs, a, a);
+    expectFail(h, 169, PrimErr.badNumArgs, a);
+    expectFail(h, 182, PrimErr.badNumArgs, a, a);
+  });
+
+  it("148 clone fails when the heap cannot hold the copy", () => {
+    const h = createHarness({ limitBytes: 1024 * 1024 });
+    const { mem, classes } = h;
+    const big = mem.newHandle(mem.allocate(classes.Array, Format.indexable, 96 * 1024));
+    // live filler (held by handles, so collecting cannot free it) until the copy cannot fit
+    while (mem.canAllocate(64 * 1024)) mem.newHandle(mem.allocate(classes.Array, Format.indexable, 8 * 1024));
+    expectFail(h, 148, PrimErr.insufficientObjectMemory, big.oop);
+    expect(mem.slotCount(big.oop)).toBe(96 * 1024);
+  });
+});
+
+describe("coverage", () => {
+  it("exercises every primitive of the area, succeeding and failing", () => {
+    // 176 maxIdentityHash answers a constant whatever it is sent to
+    expect(uncoveredPrimitives(objectPrimitives, [176])).toEqual({ notSucceeded: [], notFailed: [] });
   });
 });

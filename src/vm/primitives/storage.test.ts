@@ -10,6 +10,7 @@ import { bigIntValueOf } from "../memory/integers.js";
 import { smallIntOop as int, type Oop } from "../memory/oop.js";
 import { encodeMethodHeader } from "../method/header.js";
 import type { PrimitiveFn } from "./table.js";
+import { uncoveredPrimitives } from "./ledger.js";
 
 const prim = (n: number): PrimitiveFn => {
   const fn = storagePrimitives[n] ?? objectPrimitives[n];
@@ -92,6 +93,9 @@ describe("become primitives", () => {
     expectFail(h, 72, PrimErr.inappropriate, h.array([a, a]), h.array([b, b]));
     expectFail(h, 128, PrimErr.inappropriate, h.array([a]), h.array([a]));
     expectFail(h, 72, PrimErr.inappropriate, h.array([mem.nilOop]), h.array([b]));
+    expectFail(h, 248, PrimErr.badArgument, h.array([a]), h.array([]));
+    expectFail(h, 248, PrimErr.badReceiver, int(3), h.array([b]));
+    expectFail(h, 248, PrimErr.badNumArgs, h.array([a]));
     expect(mem.fetchPointer(x, 0)).toBe(a);
   });
 
@@ -273,5 +277,34 @@ describe("79 newMethod:header:", () => {
     expectFail(h, 79, PrimErr.badReceiver, classes.Array, int(6), int(header));
     expectFail(h, 79, PrimErr.badArgument, classes.CompiledMethod, int(-1), int(header));
     expectFail(h, 79, PrimErr.badArgument, classes.CompiledMethod, int(6), mem.nilOop);
+  });
+});
+
+describe("argument checks of the enumeration and space primitives", () => {
+  it("fail when their method declares the wrong number of arguments, so the fallback code runs", () => {
+    const h = createHarness();
+    const a = h.array([]);
+    expectFail(h, 112, PrimErr.badNumArgs, a, a, a);
+    expectFail(h, 134, PrimErr.badNumArgs, a);
+    expectFail(h, 138, PrimErr.badNumArgs, a, a);
+    expectFail(h, 178, PrimErr.badNumArgs, a, a);
+  });
+
+  it("134 interruptSemaphore: refuses an immediate and registers a semaphore or nil", () => {
+    const h = createHarness();
+    const { mem } = h;
+    expectFail(h, 134, PrimErr.badArgument, mem.nilOop, int(3));
+    const sem = h.instance("Semaphore", [mem.nilOop, mem.nilOop, int(0)]);
+    ok(h, 134, mem.nilOop, sem);
+    expect(mem.specialObject(Special.interruptSemaphore)).toBe(sem);
+    ok(h, 134, mem.nilOop, mem.nilOop);
+    expect(mem.specialObject(Special.interruptSemaphore)).toBe(mem.nilOop);
+  });
+});
+
+describe("coverage", () => {
+  it("exercises every primitive of the area, succeeding and failing", () => {
+    // 130 and 131 collect and answer the free bytes whatever they are sent to
+    expect(uncoveredPrimitives(storagePrimitives, [130, 131])).toEqual({ notSucceeded: [], notFailed: [] });
   });
 });

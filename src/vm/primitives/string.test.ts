@@ -5,6 +5,7 @@ import { createPrimitiveTable } from "./table.js";
 import { PrimErr } from "./errors.js";
 import { smallIntOop as int, characterOop, type Oop } from "../memory/oop.js";
 import type { PrimitiveFn } from "./table.js";
+import { uncoveredPrimitives } from "./ledger.js";
 
 const fn = (name: string): PrimitiveFn => {
   const f = stringModule[name];
@@ -170,6 +171,8 @@ describe("Oz string helpers", () => {
     expect(mem.stringOf(ok(h, "primitiveAsUppercase", h.string("")))).toBe("");
     expectFail(h, "primitiveAsUppercase", PrimErr.badReceiver, h.array([]));
     expectFail(h, "primitiveAsUppercase", PrimErr.badReceiver, int(3));
+    expectFail(h, "primitiveAsLowercase", PrimErr.badReceiver, h.array([]));
+    expectFail(h, "primitiveAsLowercase", PrimErr.badNumArgs, h.string("a"), h.string("b"));
   });
 
   it("answers interned symbols for symbols", () => {
@@ -257,5 +260,12 @@ describe("string helpers under stress collection", () => {
       expect(h.mem.stringOf(up)).toBe(`MIXED CASE ${i}`);
       h.mem.releaseHandle(s);
     }
+  });
+});
+
+describe("coverage", () => {
+  it("exercises every primitive of the area, succeeding and failing", () => {
+    expect(uncoveredPrimitives(stringPrimitives)).toEqual({ notSucceeded: [], notFailed: [] });
+    expect(uncoveredPrimitives(stringModule)).toEqual({ notSucceeded: [], notFailed: [] });
   });
 });
