@@ -26,7 +26,7 @@ describe("oz on local images", () => {
     expect(syntax.code).toBe(1);
     expect(syntax.err).toMatch(/<eval>:1:\d+: /);
     const json = await oz(["eval", "--json", "3 @ 4"]);
-    expect(JSON.parse(json.out)).toEqual({ ok: true, printString: "3@4" });
+    expect(JSON.parse(json.out)).toEqual({ ok: true, printString: "(3@4)" });
     const jsonError = await oz(["eval", "--json", "nil foo"]);
     expect(jsonError.code).toBe(1);
     expect(JSON.parse(jsonError.out)).toMatchObject({ ok: false, errorClass: "MessageNotUnderstood" });

@@ -58,7 +58,7 @@ describe.skipIf(!HAS_TMUX || !BUILT)("in a terminal (tmux)", () => {
     t.type("!");
     await t.waitFor(/compiled Point>>double; the change is in the image's changes file\noz:Point>$/);
     expect(await t.command("back", PROMPT)).toMatch(/^3@4/);
-    expect(await t.command("eval self double", PROMPT)).toBe("6@8");
+    expect(await t.command("eval self double", PROMPT)).toBe("(6@8)");
     // line editing: the Up arrow brings the last command back
     const before = t.screen().length;
     t.keys("Up");

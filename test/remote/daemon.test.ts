@@ -53,7 +53,7 @@ describe("ozd with the remote plugin", () => {
       const guests = await oz.hypervisor.list();
       expect(guests.map((g) => [g.name, g.state])).toEqual([["idle", "shutoff"], ["web", "running"]]);
       const r = await oz.space("web").evaluate("(3 @ 4) + 1");
-      expect(r.ok && r.printString).toBe("4@5");
+      expect(r.ok && r.printString).toBe("(4@5)");
       const d = await (r.ok ? r.value : await oz.space("web").nilObject()).describe();
       expect(d.className).toBe("Point");
       expect(d.namedFields.map((f) => f.name)).toEqual(["x", "y"]);
