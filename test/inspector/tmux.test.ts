@@ -41,10 +41,10 @@ describe.runIf(!HAS_TMUX && process.env.OZ_REQUIRE_TMUX === "1")("tmux", () => {
 describe.skipIf(!HAS_TMUX || !BUILT)("in a terminal (tmux)", () => {
   it("the inspector on a local image: prompts, fields, eval, classes, a method typed in, history, Ctrl-C, quit", async () => {
     const t = terminal(["inspect", "3 @ 4"]);
-    await t.waitFor(/^3@4\n {2}class Point {3}format fixed {3}hash \d+\n {2}named fields:\n {4}x {2}3\n {4}y {2}4\noz:3@4>$/m);
+    await t.waitFor(/^\(3@4\)\n {2}class Point {3}format fixed {3}hash \d+\n {2}named fields:\n {4}x {2}3\n {4}y {2}4\noz:\(3@4\)>$/m);
     expect(await t.command("go x", PROMPT)).toMatch(/^3\n {2}class SmallInteger/);
     await t.waitFor(/oz:3>$/);
-    expect(await t.command("back", PROMPT)).toMatch(/^3@4\n/);
+    expect(await t.command("back", PROMPT)).toMatch(/^\(3@4\)\n/);
     expect(await t.command("eval self x + self y", PROMPT)).toBe("7");
     expect(await t.command("eval 1/0", PROMPT)).toMatch(/^ZeroDivide\n {4}SmallInteger/);
     expect(await t.command("class", PROMPT)).toMatch(/^class Point {3}category Kernel-Numbers\n {2}superclasses {8}Object > ProtoObject\n/);
@@ -57,18 +57,18 @@ describe.skipIf(!HAS_TMUX || !BUILT)("in a terminal (tmux)", () => {
     t.type("    ^ (x * 2) @ (y * 2)");
     t.type("!");
     await t.waitFor(/compiled Point>>double; the change is in the image's changes file\noz:Point>$/);
-    expect(await t.command("back", PROMPT)).toMatch(/^3@4/);
+    expect(await t.command("back", PROMPT)).toMatch(/^\(3@4\)/);
     expect(await t.command("eval self double", PROMPT)).toBe("(6@8)");
     // line editing: the Up arrow brings the last command back
     const before = t.screen().length;
     t.keys("Up");
-    await t.waitFor(/oz:3@4> eval self double$/, 10_000, before - 10);
+    await t.waitFor(/oz:\(3@4\)> eval self double$/, 10_000, before - 10);
     t.keys("Enter");
-    await t.waitFor(/oz:3@4> eval self double\n6@8\noz:3@4>$/, 10_000, before - 10);
+    await t.waitFor(/oz:\(3@4\)> eval self double\n\(6@8\)\noz:\(3@4\)>$/, 10_000, before - 10);
     // Ctrl-C drops the line being typed
     t.keys("-l", "half typed");
     t.keys("C-c");
-    await t.waitFor(/\^C \('quit' or Ctrl-D leaves\)\noz:3@4>$/);
+    await t.waitFor(/\^C \('quit' or Ctrl-D leaves\)\noz:\(3@4\)>$/);
     expect(await t.command("frobnicate", PROMPT)).toBe("unknown command 'frobnicate' ('help' lists the commands)");
     t.type("quit");
     await t.waitFor(/\[exited 0\]$/);
@@ -80,10 +80,10 @@ describe.skipIf(!HAS_TMUX || !BUILT)("in a terminal (tmux)", () => {
     fs.writeFileSync(editor, `#!/bin/sh\nprintf 'triple\\n\\t^ x * 3' > "$1"\n`);
     fs.chmodSync(editor, 0o755);
     const t = terminal(["inspect", "7 @ 1"], { EDITOR: editor });
-    await t.waitFor(/oz:7@1>$/);
+    await t.waitFor(/oz:\(7@1\)>$/);
     expect(await t.command("class", PROMPT)).toMatch(/^class Point/);
     expect(await t.command("edit triple", PROMPT)).toBe("compiled Point>>triple; the change is in the image's changes file");
-    expect(await t.command("back", PROMPT)).toMatch(/^7@1/);
+    expect(await t.command("back", PROMPT)).toMatch(/^\(7@1\)/);
     expect(await t.command("eval self triple", PROMPT)).toBe("21");
     t.keys("C-d");
     await t.waitFor(/\[exited 0\]$/);
