@@ -16,7 +16,7 @@ import { Special } from "../memory/special.js";
 import type { Oop } from "../memory/oop.js";
 import { compileDoIt, compileMethod, CompileError } from "../compiler/index.js";
 import { compileContextFor, installMethod, literalEnvFor } from "../contract/compiling.js";
-import { bytesText, className, GuestError, isMetaclass, methodAt, thisClassOf } from "../contract/guest.js";
+import { bytesText, className, GuestError, isBehavior, isMetaclass, methodAt, thisClassOf } from "../contract/guest.js";
 import { MaterializeError, materializeMethod } from "../method/materialize.js";
 import { decodeTrailer, type SourceRef } from "../method/trailer.js";
 import { lookupSymbol } from "../memory/symbols.js";
@@ -27,8 +27,15 @@ function text(vm: Interpreter, oop: Oop): string | undefined {
   return bytesText(vm.mem, oop);
 }
 
+/**
+ * A class or a metaclass. Its class must be a metaclass (or it is one): any pointer object with a
+ * SmallInteger third slot, or a byte string whose third word happens to be odd, is no class, and
+ * installing a method in it would write into that object's fields (or its bytes) as if they were a
+ * method dictionary.
+ */
 function isBehaviorOop(vm: Interpreter, oop: Oop): boolean {
-  return (oop & 3) === 0 && oop !== vm.mem.nilOop && vm.mem.slotCount(oop) >= 3 && (vm.mem.fetchPointer(oop, 2) & 1) === 1;
+  const mem = vm.mem;
+  return isBehavior(mem, oop) && !mem.hasBytes(oop) && mem.slotCount(oop) >= 3 && (mem.fetchPointer(oop, 2) & 1) === 1;
 }
 
 function failure(vm: Interpreter, argCount: number, message: string): boolean {
@@ -121,6 +128,7 @@ function primitiveLogChange(vm: Interpreter, argCount: number): boolean {
 /** Object>>primitiveLogRemoval: selector from: aBehavior */
 function primitiveLogRemoval(vm: Interpreter, argCount: number): boolean {
   const mem = vm.mem;
+  if (argCount !== 2) return vm.failWith(PrimErr.badNumArgs);
   const selector = text(vm, vm.stackValue(1));
   const cls = vm.stackValue(0);
   if (selector === undefined || !isBehaviorOop(vm, cls)) return vm.failWith(PrimErr.badArgument);

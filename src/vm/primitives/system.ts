@@ -12,7 +12,7 @@ import { HEADER_BYTES } from "../memory/heap.js";
 import { activeProcess } from "../interpreter/scheduler.js";
 import { snapshotImage } from "../image/snapshot.js";
 import { PrimErr } from "./errors.js";
-import { answer, newString } from "./support.js";
+import { answer, integerResult, newString } from "./support.js";
 
 function isBytes(vm: Interpreter, oop: Oop): boolean {
   return (oop & 3) === 0 && vm.mem.hasBytes(oop) && vm.mem.formatOf(oop) < Format.compiledMethod;
@@ -130,7 +130,8 @@ function primitiveVMParameter(vm: Interpreter, argCount: number): boolean {
     34: vm.mem.stats.allocatedBytes,
   };
   const value = values[n >> 1];
-  return answer(vm, argCount, value === undefined ? vm.mem.nilOop : ((value & 0x3fffffff) << 1) | 1);
+  // a count such as the bytes allocated in all passes the SmallInteger range in a long-running image
+  return answer(vm, argCount, value === undefined ? vm.mem.nilOop : integerResult(vm, value));
 }
 
 // ---------------------------------------------------------------- OzVM named primitives
