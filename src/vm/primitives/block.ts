@@ -11,9 +11,9 @@ import { BlockClosureLayout, ContextLayout, CONTEXT_FIXED_SIZE } from "../memory
 import type { Oop } from "../memory/oop.js";
 import { activateClosure, activateMethodWithArray, hasStackRoom, isLiveContext, killContext } from "../interpreter/contexts.js";
 import { dispatch, executeMethod, primitiveIndexOf } from "../interpreter/sends.js";
-import { isUnwindMarked } from "../interpreter/returns.js";
 import { lookupMethodInClass } from "../interpreter/lookup.js";
-import { PRIM_MARK_HANDLER } from "../method/header.js";
+import { HEADER_WORDS } from "../memory/heap.js";
+import { PRIM_MARK_HANDLER, PRIM_MARK_UNWIND } from "../method/header.js";
 import { PrimErr } from "./errors.js";
 import { answer, answerBool } from "./support.js";
 
@@ -22,7 +22,24 @@ function isClosure(vm: Interpreter, oop: Oop): boolean {
 }
 
 function isContext(vm: Interpreter, oop: Oop): boolean {
-  return (oop & 3) === 0 && oop !== vm.mem.nilOop && vm.mem.classOfPointer(oop) === vm.mem.specialObject(Special.classMethodContext);
+  const mem = vm.mem;
+  return (oop & 3) === 0 && oop !== mem.nilOop && mem.classOfPointer(oop) === mem.specialObject(Special.classMethodContext)
+    && mem.slotCount(oop) >= CONTEXT_FIXED_SIZE;
+}
+
+/**
+ * The most contexts a sender chain can hold: each takes at least HEADER_WORDS + CONTEXT_FIXED_SIZE words.
+ * A walk that goes further is going round a loop (the image can store any context into a sender field),
+ * and a primitive cannot be interrupted, so the walks below fail there instead of hanging the VM.
+ */
+function chainLimit(vm: Interpreter): number {
+  return Math.floor(vm.mem.bytesUsed() / ((HEADER_WORDS + CONTEXT_FIXED_SIZE) * 4)) + 1;
+}
+
+/** Whether `ctx` is a method (not block) activation of a method marked by primitive `marker` (198, 199). */
+function isMarkedContext(vm: Interpreter, ctx: Oop, marker: number): boolean {
+  const mem = vm.mem;
+  return mem.fetchPointer(ctx, ContextLayout.closureOrNil) === mem.nilOop && primitiveIndexOf(vm, mem.fetchPointer(ctx, ContextLayout.method)) === marker;
 }
 
 function isArray(vm: Interpreter, oop: Oop): boolean {
@@ -164,18 +181,22 @@ function primitiveDoPrimitiveWithArgs(vm: Interpreter, argCount: number): boolea
   return false;
 }
 
-/** 195: Context>>findNextUnwindContextUpTo: aContext, searching from the receiver's sender. */
+/**
+ * 195: Context>>findNextUnwindContextUpTo: aContext, searching from the receiver's sender. The chain ends at
+ * nil or at anything else that is not a context.
+ */
 function primitiveFindNextUnwindContext(vm: Interpreter, argCount: number): boolean {
   const mem = vm.mem;
   const stop = vm.stackValue(0);
   let ctx = vm.stackValue(1);
   if (!isContext(vm, ctx)) return vm.failWith(PrimErr.badReceiver);
   vm.storeContextRegisters();
-  for (;;) {
+  for (let steps = chainLimit(vm); steps > 0; steps--) {
     ctx = mem.fetchPointer(ctx, ContextLayout.sender);
-    if (ctx === mem.nilOop || ctx === stop || (ctx & 3) !== 0) return answer(vm, argCount, mem.nilOop);
-    if (isUnwindMarked(vm, ctx)) return answer(vm, argCount, ctx);
+    if (ctx === stop || !isContext(vm, ctx)) return answer(vm, argCount, mem.nilOop);
+    if (isMarkedContext(vm, ctx, PRIM_MARK_UNWIND)) return answer(vm, argCount, ctx);
   }
+  return vm.failWith(PrimErr.inappropriate);
 }
 
 /** 197: Context>>findNextHandlerContextStarting: the first context from the receiver marked by primitive 199. */
@@ -184,17 +205,19 @@ function primitiveFindHandlerContext(vm: Interpreter, argCount: number): boolean
   let ctx = vm.stackValue(0);
   if (!isContext(vm, ctx)) return vm.failWith(PrimErr.badReceiver);
   vm.storeContextRegisters();
-  while (ctx !== mem.nilOop && (ctx & 3) === 0) {
-    if (mem.fetchPointer(ctx, ContextLayout.closureOrNil) === mem.nilOop) {
-      const method = mem.fetchPointer(ctx, ContextLayout.method);
-      if (primitiveIndexOf(vm, method) === PRIM_MARK_HANDLER) return answer(vm, argCount, ctx);
-    }
+  for (let steps = chainLimit(vm); steps > 0; steps--) {
+    if (isMarkedContext(vm, ctx, PRIM_MARK_HANDLER)) return answer(vm, argCount, ctx);
     ctx = mem.fetchPointer(ctx, ContextLayout.sender);
+    if (!isContext(vm, ctx)) return answer(vm, argCount, mem.nilOop);
   }
-  return answer(vm, argCount, mem.nilOop);
+  return vm.failWith(PrimErr.inappropriate);
 }
 
-/** 196: Context>>terminateTo: previousContext — kill the contexts in between, make it the sender. */
+/**
+ * 196: Context>>terminateTo: previousContext — kill the contexts in between, make it the sender. The chain
+ * is checked before anything is killed, so that a failure (the running context is in between, or the
+ * chain loops) changes nothing.
+ */
 function primitiveTerminateTo(vm: Interpreter, argCount: number): boolean {
   const mem = vm.mem;
   const target = vm.stackValue(0);
@@ -203,16 +226,20 @@ function primitiveTerminateTo(vm: Interpreter, argCount: number): boolean {
   vm.storeContextRegisters();
   let ctx = mem.fetchPointer(rcvr, ContextLayout.sender);
   let found = false;
-  for (let probe = ctx; probe !== mem.nilOop && (probe & 3) === 0; probe = mem.fetchPointer(probe, ContextLayout.sender)) {
+  let crossesActive = false;
+  let steps = chainLimit(vm);
+  for (let probe = ctx; isContext(vm, probe); probe = mem.fetchPointer(probe, ContextLayout.sender)) {
     if (probe === target) {
       found = true;
       break;
     }
+    if (probe === vm.activeContext) crossesActive = true;
+    if (--steps === 0) return vm.failWith(PrimErr.inappropriate);
   }
   if (found) {
+    if (crossesActive) return vm.failWith(PrimErr.inappropriate);
     while (ctx !== target) {
       const next = mem.fetchPointer(ctx, ContextLayout.sender);
-      if (ctx === vm.activeContext) return vm.failWith(PrimErr.inappropriate);
       killContext(vm, ctx);
       ctx = next;
     }
@@ -227,10 +254,12 @@ function primitiveTerminateTo(vm: Interpreter, argCount: number): boolean {
 const primitiveMarkUnwindMethod: PrimitiveFn = () => false;
 const primitiveMarkHandlerMethod: PrimitiveFn = () => false;
 
+/** The receiver's stack pointer, never beyond its own slots (the image may have stored anything there). */
 function contextStackp(vm: Interpreter, ctx: Oop): number {
   if (ctx === vm.activeContext) vm.storeContextRegisters();
   const sp = vm.mem.fetchPointer(ctx, ContextLayout.stackp);
-  return (sp & 1) === 1 ? sp >> 1 : 0;
+  if ((sp & 1) !== 1) return 0;
+  return Math.max(0, Math.min(vm.mem.slotCount(ctx) - CONTEXT_FIXED_SIZE, sp >> 1));
 }
 
 /** 210: Context>>at: index — stack slots up to the stack pointer. */
