@@ -17,6 +17,7 @@ import type { Interpreter } from "./interpreter.js";
 import { Special } from "../memory/special.js";
 import { LinkedListLayout, ProcessLayout, ProcessorSchedulerLayout, SemaphoreLayout } from "../memory/layout.js";
 import type { Oop } from "../memory/oop.js";
+import { Format } from "../memory/format.js";
 
 export function schedulerOf(vm: Interpreter): Oop {
   const mem = vm.mem;
@@ -194,11 +195,35 @@ export function resumeProcess(vm: Interpreter, proc: Oop): boolean {
   return false;
 }
 
-/** Semaphore>>signal: wakes the first waiting process, or counts an excess signal. */
+/**
+ * Whether `oop` is a pointer object with at least `minSlots` slots whose class is the special class
+ * `special` (Semaphore, Process) or inherits from it: what the scheduler may take apart as one.
+ */
+export function isKindOfSpecialClass(vm: Interpreter, oop: Oop, special: number, minSlots: number): boolean {
+  const mem = vm.mem;
+  if ((oop & 3) !== 0 || oop === 0 || oop === mem.nilOop) return false;
+  if (mem.formatOf(oop) > Format.weak || mem.slotCount(oop) < minSlots) return false;
+  const target = mem.specialObject(special);
+  let cls = mem.classOfPointer(oop);
+  for (let guard = 0; cls !== mem.nilOop && cls !== 0 && guard < 1000; guard++) {
+    if (cls === target) return true;
+    cls = mem.fetchPointer(cls, 0);
+  }
+  return false;
+}
+
+export function isSemaphoreObject(vm: Interpreter, oop: Oop): boolean {
+  return isKindOfSpecialClass(vm, oop, Special.classSemaphore, 3);
+}
+
+/**
+ * Semaphore>>signal: wakes the first waiting process, or counts an excess signal. Anything but a
+ * Semaphore (a special object the image set to something else, a host signal on a semaphore that became
+ * another object) is ignored rather than written into.
+ */
 export function signalSemaphore(vm: Interpreter, sem: Oop): boolean {
   const mem = vm.mem;
-  if ((sem & 3) !== 0 || sem === mem.nilOop || sem === 0) return false;
-  if (mem.slotCount(sem) < 3) return false;
+  if (!isSemaphoreObject(vm, sem)) return false;
   if (isEmptyList(vm, sem)) {
     const excess = mem.fetchPointer(sem, SemaphoreLayout.excessSignals);
     mem.storePointer(sem, SemaphoreLayout.excessSignals, (((excess & 1) === 1 ? excess >> 1 : 0) + 1) * 2 + 1);

@@ -8,24 +8,24 @@ import { Special } from "../memory/special.js";
 import { ProcessLayout } from "../memory/layout.js";
 import type { Oop } from "../memory/oop.js";
 import {
-  activeProcess, resumeProcess, signalSemaphore, suspendProcess, waitOnSemaphore, yieldProcessor,
+  activeProcess, isKindOfSpecialClass, isSemaphoreObject, resumeProcess, signalSemaphore, suspendProcess, waitOnSemaphore,
+  yieldProcessor,
 } from "../interpreter/scheduler.js";
 import { PrimErr } from "./errors.js";
 
-function isKindOfSpecial(vm: Interpreter, oop: Oop, special: number, minSlots: number): boolean {
-  if ((oop & 3) !== 0 || oop === vm.mem.nilOop) return false;
-  const mem = vm.mem;
-  const target = mem.specialObject(special);
-  let cls = mem.classOfPointer(oop);
-  for (let guard = 0; cls !== mem.nilOop && cls !== 0 && guard < 1000; guard++) {
-    if (cls === target) return mem.slotCount(oop) >= minSlots;
-    cls = mem.fetchPointer(cls, 0);
-  }
-  return false;
-}
+const isSemaphore = isSemaphoreObject;
+const isProcess = (vm: Interpreter, oop: Oop) => isKindOfSpecialClass(vm, oop, Special.classProcess, 4);
 
-const isSemaphore = (vm: Interpreter, oop: Oop) => isKindOfSpecial(vm, oop, Special.classSemaphore, 3);
-const isProcess = (vm: Interpreter, oop: Oop) => isKindOfSpecial(vm, oop, Special.classProcess, 4);
+/**
+ * Whether a process's suspended context can run: a Context whose pc and stack pointer are set. A dead
+ * context (pc nil, as a context that returned leaves it) is what the image calls terminated.
+ */
+function isRunnableContext(vm: Interpreter, ctx: Oop): boolean {
+  const mem = vm.mem;
+  if ((ctx & 3) !== 0 || ctx === mem.nilOop) return false;
+  if (mem.classOfPointer(ctx) !== mem.specialObject(Special.classMethodContext)) return false;
+  return (mem.fetchPointer(ctx, 1) & 1) === 1 && (mem.fetchPointer(ctx, 2) & 1) === 1;
+}
 
 /** 85: Semaphore>>signal */
 function primitiveSignal(vm: Interpreter, argCount: number): boolean {
@@ -44,14 +44,17 @@ function primitiveWait(vm: Interpreter, argCount: number): boolean {
   return true;
 }
 
-/** 87: Process>>resume — fails for the active process, a terminated one, or one already on a list. */
+/**
+ * 87: Process>>resume — fails for the active process, a terminated one (no context, or a dead one), or one
+ * already on a list.
+ */
 function primitiveResume(vm: Interpreter, argCount: number): boolean {
   const mem = vm.mem;
   const proc = vm.stackValue(0);
   if (argCount !== 0 || !isProcess(vm, proc)) return vm.failWith(PrimErr.badReceiver);
   if (proc === activeProcess(vm)) return vm.failWith(PrimErr.inappropriate);
   const ctx = mem.fetchPointer(proc, ProcessLayout.suspendedContext);
-  if (ctx === mem.nilOop || (ctx & 3) !== 0) return vm.failWith(PrimErr.inappropriate);
+  if (!isRunnableContext(vm, ctx)) return vm.failWith(PrimErr.inappropriate);
   if (mem.fetchPointer(proc, ProcessLayout.myList) !== mem.nilOop) return vm.failWith(PrimErr.inappropriate);
   resumeProcess(vm, proc);
   return true;

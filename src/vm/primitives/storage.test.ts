@@ -290,10 +290,11 @@ describe("argument checks of the enumeration and space primitives", () => {
     expectFail(h, 178, PrimErr.badNumArgs, a, a);
   });
 
-  it("134 interruptSemaphore: refuses an immediate and registers a semaphore or nil", () => {
+  it("134 interruptSemaphore: refuses anything but a Semaphore or nil", () => {
     const h = createHarness();
     const { mem } = h;
     expectFail(h, 134, PrimErr.badArgument, mem.nilOop, int(3));
+    expectFail(h, 134, PrimErr.badArgument, mem.nilOop, h.array([mem.nilOop, mem.nilOop, int(0)]));
     const sem = h.instance("Semaphore", [mem.nilOop, mem.nilOop, int(0)]);
     ok(h, 134, mem.nilOop, sem);
     expect(mem.specialObject(Special.interruptSemaphore)).toBe(sem);

@@ -14,6 +14,7 @@
 import type { Interpreter } from "../interpreter/interpreter.js";
 import type { PrimitiveFn } from "./table.js";
 import { HEADER_WORDS } from "../memory/heap.js";
+import { isSemaphoreObject } from "../interpreter/scheduler.js";
 import { Format, instSpecOf, isCompiledMethodFormat } from "../memory/format.js";
 import { Special } from "../memory/special.js";
 import { become, checkBecome } from "../memory/become.js";
@@ -205,7 +206,8 @@ function primitiveInterruptSemaphore(vm: Interpreter, argCount: number): boolean
 function registerSemaphore(vm: Interpreter, argCount: number, index: number): boolean {
   if (argCount !== 1) return vm.failWith(PrimErr.badNumArgs);
   const sem = vm.stackValue(0);
-  if ((sem & 3) !== 0) return vm.failWith(PrimErr.badArgument);
+  // the VM signals what it holds here: anything but a Semaphore (or nil, for none) is refused
+  if (sem !== vm.mem.nilOop && !isSemaphoreObject(vm, sem)) return vm.failWith(PrimErr.badArgument);
   vm.mem.setSpecialObject(index, sem);
   vm.pop(argCount);
   return true;

@@ -9,6 +9,7 @@ import type { PrimitiveFn } from "./table.js";
 import { Special } from "../memory/special.js";
 import { PrimErr } from "./errors.js";
 import { answer, bigIntAt, integerResult } from "./support.js";
+import { isSemaphoreObject } from "../interpreter/scheduler.js";
 
 /** Seconds from 1901-01-01 to 1970-01-01. */
 export const SQUEAK_EPOCH_OFFSET_SECONDS = 2177452800n;
@@ -22,23 +23,31 @@ function primitiveMillisecondClock(vm: Interpreter, argCount: number): boolean {
   return answer(vm, argCount, integerResult(vm, vm.msClock()));
 }
 
-/** 136: Delay class>>primSignal: aSemaphore atMilliseconds: msTime (nil cancels the timer) */
-function primitiveSignalAtMilliseconds(vm: Interpreter, argCount: number): boolean {
+/**
+ * Arms the timer: `sem` (a Semaphore) is signalled when the millisecond clock reaches `ms`; a nil `sem`
+ * disarms it. Validates everything before changing anything, so that a failure leaves the stack as it was.
+ */
+function setTimer(vm: Interpreter, argCount: number, ms: bigint | undefined): boolean {
   const sem = vm.stackValue(1);
-  const time = bigIntAt(vm, 0);
-  if (argCount !== 2 || time === undefined) return vm.failWith(PrimErr.badArgument);
+  if (argCount !== 2 || ms === undefined) return vm.failWith(PrimErr.badArgument);
   const mem = vm.mem;
   if (sem === mem.nilOop) {
     mem.setSpecialObject(Special.timerSemaphore, mem.nilOop);
     vm.nextWakeupMs = 0;
   } else {
-    if ((sem & 3) !== 0) return vm.failWith(PrimErr.badArgument);
+    // the timer signals whatever it holds: anything but a Semaphore would be taken apart as one
+    if (!isSemaphoreObject(vm, sem)) return vm.failWith(PrimErr.badArgument);
     mem.setSpecialObject(Special.timerSemaphore, sem);
-    vm.nextWakeupMs = Math.max(1, Number(time));
+    vm.nextWakeupMs = Math.max(1, Number(ms));
     vm.interruptCounter = Math.min(vm.interruptCounter, 16);
   }
   vm.pop(argCount);
   return true;
+}
+
+/** 136: Delay class>>primSignal: aSemaphore atMilliseconds: msTime (nil cancels the timer) */
+function primitiveSignalAtMilliseconds(vm: Interpreter, argCount: number): boolean {
+  return setTimer(vm, argCount, bigIntAt(vm, 0));
 }
 
 /** 137: Time class>>secondClock — local seconds since 1901. */
@@ -62,10 +71,10 @@ function primitiveLocalMicrosecondClock(vm: Interpreter, argCount: number): bool
 function primitiveSignalAtUtcMicroseconds(vm: Interpreter, argCount: number): boolean {
   const target = bigIntAt(vm, 0);
   if (argCount !== 2 || target === undefined) return vm.failWith(PrimErr.badArgument);
-  const deltaMs = Number(target - utcMicrosSince1901(vm)) / 1000;
-  const ms = vm.msClock() + Math.max(0, Math.ceil(deltaMs));
-  vm.words[vm.sp] = integerResult(vm, ms);
-  return primitiveSignalAtMilliseconds(vm, argCount);
+  // in bigints, rounding up to the next millisecond: a target too large for a double must not throw
+  const deltaMicros = target - utcMicrosSince1901(vm);
+  const deltaMs = deltaMicros > 0n ? (deltaMicros + 999n) / 1000n : 0n;
+  return setTimer(vm, argCount, BigInt(vm.msClock()) + deltaMs);
 }
 
 export const timePrimitives: Record<number, PrimitiveFn> = {
