@@ -35,7 +35,7 @@ import type { Oop } from "../memory/oop.js";
 import { HostError, type FileAdapter, type FileEntry, type FileMode } from "../host.js";
 import { answer, answerBool, integerResult } from "./support.js";
 import {
-  copyBytes, failWith, failWithError, intArg, lastErrorOop, newArray, newByteArray, newText, textArg, unwatch, watchOwner,
+  copyBytes, failWith, failWithError, intArg, isSemaphore, lastErrorOop, newArray, newByteArray, newText, textArg, unwatch, watchOwner,
   type LastError,
 } from "./hostio.js";
 
@@ -76,10 +76,6 @@ function stateOf(vm: Interpreter): FilePluginState {
 }
 
 const MODES: Record<string, FileMode> = { read: "read", write: "write", append: "append", readWrite: "readWrite" };
-
-function isSemaphore(vm: Interpreter, oop: Oop): boolean {
-  return (oop & 3) === 0 && oop !== vm.mem.nilOop && vm.mem.slotCount(oop) >= 3;
-}
 
 function asHostError(e: unknown): HostError {
   return e instanceof HostError ? e : new HostError("io", e instanceof Error ? e.message : String(e));

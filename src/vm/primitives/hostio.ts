@@ -3,6 +3,7 @@
  * (which the image fetches after a failure to signal the right Smalltalk error), and watching the guest
  * object that owns an OS handle (the host's finalization backstop, through a collector WeakHandle).
  */
+import { isSemaphoreObject } from "../interpreter/scheduler.js";
 import type { Interpreter } from "../interpreter/interpreter.js";
 import { Format } from "../memory/format.js";
 import { Special } from "../memory/special.js";
@@ -19,6 +20,13 @@ import { allocateText } from "../method/materialize.js";
 export function isByteObject(vm: Interpreter, oop: Oop): boolean {
   return (oop & 3) === 0 && oop !== vm.mem.nilOop && vm.mem.hasBytes(oop) && vm.mem.formatOf(oop) < Format.compiledMethod;
 }
+
+/**
+ * Whether `oop` is a Semaphore (an instance of the special class Semaphore or of a subclass): the plugins
+ * signal it later, from host events. Anything else is refused up front: a byte object of 12 bytes or more
+ * has "three slots" too, and signalling it would read and write its bytes as a list of processes.
+ */
+export const isSemaphore = isSemaphoreObject;
 
 /** The text of a byte string (Latin-1) or a word string (a WideString: code points), or undefined. */
 export function textArg(vm: Interpreter, oop: Oop): string | undefined {

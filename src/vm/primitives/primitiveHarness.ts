@@ -38,6 +38,8 @@ export interface Harness extends MicroImage {
   instance(className: string, fields: Oop[]): Oop;
   /** a new class object (no metaclass, no methods) under `superclass` */
   defineClass(superclass: string | Oop, spec: number, instSize: number): Oop;
+  /** allocates garbage-free Arrays until not even an empty one fits (the allocator itself never collects) */
+  exhaustHeap(): void;
 }
 
 export function createHarness(options: HeapOptions & InterpreterOptions = {}): Harness {
@@ -109,5 +111,10 @@ export function createHarness(options: HeapOptions & InterpreterOptions = {}): H
     return cls;
   };
 
-  return { ...img, context: () => vm.activeContext, call, bytes, wordArray, instance, defineClass };
+  const exhaustHeap = (): void => {
+    for (let slots = 64 * 1024; slots >= 1; slots >>= 1) while (mem.allocate(classes.Array, Format.indexable, slots) !== 0);
+    if (mem.allocate(classes.Array, Format.indexable, 0) !== 0) throw new Error("the heap still has room");
+  };
+
+  return { ...img, context: () => vm.activeContext, call, bytes, wordArray, instance, defineClass, exhaustHeap };
 }

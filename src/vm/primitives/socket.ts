@@ -34,7 +34,7 @@ import { Special } from "../memory/special.js";
 import { HostError, SocketStatus, type HandleEvents, type SocketAdapter, type SocketInfo } from "../host.js";
 import { answer, answerBool, integerResult } from "./support.js";
 import {
-  copyBytes, failWith, failWithError, intArg, isByteObject, lastErrorOop, newText, storeBytes, textArg, unwatch, watchOwner,
+  copyBytes, failWith, failWithError, intArg, isByteObject, isSemaphore, lastErrorOop, newText, storeBytes, textArg, unwatch, watchOwner,
   type LastError,
 } from "./hostio.js";
 
@@ -93,10 +93,6 @@ function adopt(vm: Interpreter, state: SocketPluginState, adapter: SocketAdapter
     entry.owner = undefined;
     adapter.ownerCollected(id);
   });
-}
-
-function isSemaphore(vm: Interpreter, oop: Oop): boolean {
-  return (oop & 3) === 0 && oop !== vm.mem.nilOop && vm.mem.slotCount(oop) >= 3;
 }
 
 /** The socket id argument at stack depth `n`, checked against this VM's table. */

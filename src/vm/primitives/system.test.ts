@@ -4,7 +4,6 @@ import { systemModule, systemPrimitives } from "./system.js";
 import { PrimErr } from "./errors.js";
 import { uncoveredPrimitives } from "./ledger.js";
 import type { PrimitiveFn } from "./table.js";
-import { Format } from "../memory/format.js";
 import { Special } from "../memory/special.js";
 import { ContextLayout, CONTEXT_FIXED_SIZE, ProcessLayout, ProcessorSchedulerLayout } from "../memory/layout.js";
 import { bigIntValueOf } from "../memory/integers.js";
@@ -48,14 +47,6 @@ function stringAnswer(h: Harness, oop: Oop): string {
 
 function elements(h: Harness, array: Oop): Oop[] {
   return Array.from({ length: h.mem.slotCount(array) }, (_, i) => h.mem.fetchPointer(array, i));
-}
-
-/** Fills the heap up to its hard limit (the filler stays reachable only from nothing: nothing collects). */
-function exhaustMemory(h: Harness): void {
-  for (let slots = 16 * 1024; slots >= 1; ) {
-    if (h.mem.allocate(h.classes.Array, Format.indexable, slots) === 0) slots >>= 1;
-  }
-  expect(h.mem.allocate(h.classes.Array, Format.indexable, 0)).toBe(0);
 }
 
 /** The receiver of the harness context, a stand-in for Smalltalk (the primitives do not look at it). */
@@ -197,7 +188,7 @@ describe("121 imageName, 129 specialObjectsOop, 142 vmPath", () => {
   it("142 answers 'oz', and fails when the heap cannot hold the string", () => {
     const h = createHarness({ limitBytes: 1024 * 1024 });
     expect(stringAnswer(h, ok(h, 142, smalltalk(h)))).toBe("oz");
-    exhaustMemory(h);
+    h.exhaustHeap();
     expectFail(h, 142, PrimErr.insufficientObjectMemory, smalltalk(h));
     // 129 allocates nothing: it still answers
     expect(ok(h, 129, smalltalk(h))).toBe(h.mem.specialObjectsOop);
@@ -371,7 +362,7 @@ describe("primitiveUnhandledError, primitiveFailedProcesses, primitiveForgetFail
     const a = h.instance("Process", []);
     const list = h.array([a]);
     mem.setSpecialObject(Special.failedProcesses, list);
-    exhaustMemory(h);
+    h.exhaustHeap();
     expectFail(h, "primitiveForgetFailedProcess", PrimErr.insufficientObjectMemory, mem.nilOop, a);
     expect(mem.specialObject(Special.failedProcesses)).toBe(list);
     expect(elements(h, list)).toEqual([a]);
