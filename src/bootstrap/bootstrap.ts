@@ -269,7 +269,6 @@ class KernelBuilder {
     const trueObj = await space.createObjectWithFormat("empty");
 
     // 2. Metaclass and Metaclass class
-    const classFormat = { format: "fixed" as const, instanceSize: this.allInstanceVariables("Class").length };
     const metaclassFormat = { format: "fixed" as const, instanceSize: this.allInstanceVariables("Metaclass").length };
     const metaclassSideFormat = { format: "fixed" as const, instanceSize: this.allClassInstanceVariables("Metaclass").length };
     const metaclass = await space.createClassWithFormat(metaclassSideFormat, metaclassFormat);

@@ -58,7 +58,7 @@ export class Hypervisor implements HypervisorApi {
   private readonly bytecodesAtSnapshot = new Map<string, number>();
   private closed = false;
 
-  private constructor(private readonly options: HypervisorOptions) {
+  private constructor(options: HypervisorOptions) {
     this.dataDir = path.resolve(options.dataDir);
     this.guestsDir = path.join(this.dataDir, "guests");
     this.trashDir = path.join(this.dataDir, "trash");

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import type { ExpressionNode, SequenceNode, StatementNode } from "./ast.js";
+import type { SequenceNode, StatementNode } from "./ast.js";
 import { parseExpression, parseMethod } from "./compile.js";
 import { CompileError } from "./errors.js";
 import { printLiteral } from "./listing.js";

@@ -19,7 +19,7 @@ import type {
 } from "./ast.js";
 import type { SourceInfo } from "./errors.js";
 import { tokenize } from "./lexer.js";
-import { isNumberLiteral, type Token, type TokenKind } from "./tokens.js";
+import { isNumberLiteral, type Token } from "./tokens.js";
 
 export function parseMethodSource(info: SourceInfo): MethodNode {
   return new Parser(info).parseMethod();
@@ -69,11 +69,6 @@ class Parser {
 
   private fail(message: string, at: number = this.tok().start): never {
     throw this.info.error(message, at);
-  }
-
-  private expect(kind: TokenKind, message: string): Token {
-    if (this.tok().kind !== kind) this.fail(message);
-    return this.advance();
   }
 
   private isBinary(text: string): boolean {

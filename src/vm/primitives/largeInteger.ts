@@ -13,11 +13,8 @@
  * hexadecimal text), so that multiplying two 100 kB integers costs what BigInt costs.
  */
 import type { Interpreter } from "../interpreter/interpreter.js";
-import type { ObjectMemory } from "../memory/heap.js";
 import { HEADER_BYTES } from "../memory/heap.js";
-import { Special } from "../memory/special.js";
-import { MAX_SMALLINT, MIN_SMALLINT, smallIntOop, type Oop } from "../memory/oop.js";
-import { isLargeInteger } from "../memory/integers.js";
+import { MAX_SMALLINT, MIN_SMALLINT, type Oop } from "../memory/oop.js";
 import { isBytesFormat } from "../memory/format.js";
 import type { PrimitiveFn } from "./table.js";
 import { PrimErr } from "./errors.js";
