@@ -17,6 +17,9 @@
  */
 import type { Guest } from "./guest.js";
 
+/** the longest a parked guest sleeps before it is woken to look at its timers again */
+const MAX_PARK_MS = 3_600_000;
+
 export interface SchedulerOptions {
   heartbeatMs?: number;
   sliceMs?: number;
@@ -131,7 +134,10 @@ export class Scheduler {
     if (s.wakeTimer) clearTimeout(s.wakeTimer);
     s.wakeTimer = undefined;
     if (delayMs !== undefined) {
-      const due = performance.now() + Math.max(0, delayMs);
+      // a Delay of days would overflow setTimeout (which then fires at once, in a loop): wake at most an
+      // hour later; the guest finds nothing due and parks again for the rest
+      const wait = Math.min(Math.max(0, delayMs), MAX_PARK_MS);
+      const due = performance.now() + wait;
       s.wakeTimer = setTimeout(() => {
         s.wakeTimer = undefined;
         pushSample(this.heartbeatLatenessMs, Math.max(0, performance.now() - due));
@@ -141,7 +147,7 @@ export class Scheduler {
           this.dueAt = Math.min(this.dueAt ?? Infinity, due);
           this.kick();
         }
-      }, Math.max(0, Math.ceil(delayMs)));
+      }, Math.ceil(wait));
     }
   }
 

@@ -118,6 +118,18 @@ describe("scheduling", () => {
     expect(hv.info("idle").state).toBe("running");
   });
 
+  it("parks a guest waiting on a Delay of days without spinning", async () => {
+    const hv = await hypervisor();
+    await hv.define("sleeper", { config: { startup: "Transcript show: 'asleep'; cr. (Delay forDays: 30) wait. Transcript show: 'awake'; cr" } });
+    await hv.start("sleeper");
+    await waitFor(() => hv.transcript("sleeper").includes("asleep"), "the guest to fall asleep");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const before = hv.info("sleeper").stats.slices;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(hv.info("sleeper").stats.slices - before).toBe(0);
+    expect(hv.transcript("sleeper")).not.toContain("awake");
+  });
+
   it("charges host evaluations to their guest and to its quota", async () => {
     const hv = await hypervisor();
     await hv.define("q");
