@@ -13,7 +13,7 @@
 import type { Interpreter } from "./interpreter.js";
 import { HEADER_WORDS } from "../memory/heap.js";
 import { Special } from "../memory/special.js";
-import { Format } from "../memory/format.js";
+import { Format, isCompiledMethodFormat } from "../memory/format.js";
 import { CONTEXT_FIXED_SIZE, LARGE_FRAME_SIZE, SMALL_FRAME_SIZE, BLOCK_CLOSURE_FIXED_SIZE } from "../memory/layout.js";
 import type { Oop } from "../memory/oop.js";
 
@@ -152,7 +152,11 @@ export function activateClosure(vm: Interpreter, closure: Oop, argCount: number,
   if (w[cbase + NUM_ARGS] !== ((argCount << 1) | 1)) return false;
   const outer = w[cbase + OUTER_CONTEXT];
   if ((outer & 3) !== 0 || outer === mem.nilOop) return false;
+  // the image can store anything in a closure's outerContext or a context's method: only a real context
+  // of a real method gives the new frame its method and receiver
+  if (mem.classOfPointer(outer) !== mem.specialObject(Special.classMethodContext)) return false;
   const method = w[(outer >> 2) + HEADER_WORDS + METHOD];
+  if ((method & 3) !== 0 || !isCompiledMethodFormat(mem.formatOf(method))) return false;
   const header = w[(method >> 2) + HEADER_WORDS] >> 1;
   const ctx = allocateContext(vm, (header & 0x20000) !== 0);
   if (ctx === 0) return vm.failWith(8);

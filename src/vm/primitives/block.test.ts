@@ -485,6 +485,11 @@ describe("201-205, 221, 222 BlockClosure>>value...", () => {
       expectActivationFails(h, prim(n), PrimErr.badReceiver, h.mem.nilOop, args);
       expectActivationFails(h, prim(n), PrimErr.badNumArgs, closure(h, outer, argc + 1), args);
       expectActivationFails(h, prim(n), PrimErr.badNumArgs, closure(h, h.mem.nilOop, argc), args);
+      // the image stored something else in the closure's outerContext, or in its context's method
+      expectActivationFails(h, prim(n), PrimErr.badNumArgs, closure(h, h.array([int(1), int(2), int(3), int(4), int(5), int(6)]), argc), args);
+      const { outer: broken } = homeContext(h, int(42));
+      h.mem.storePointer(broken, ContextLayout.method, h.string("not a method"));
+      expectActivationFails(h, prim(n), PrimErr.badNumArgs, closure(h, broken, argc), args);
     }
   });
 });
