@@ -13,6 +13,7 @@
  *   POST   /v1/guests/NAME/clone               {"target", "fromFile"?, "start"?}
  *   PUT    /v1/guests/NAME/config              the guest's configuration (quotas, weight, startup...)
  *   GET    /v1/guests/NAME/transcript?maxBytes=N   -> text/plain
+ *   GET    /v1/guests/NAME/changes[?all=1]     -> {"entries", "truncated", "truncatedAt"?, "file"} (GuestChanges)
  *   POST   /v1/guests/NAME/evaluate            {"source", "budgetMs"?} -> {"ok", "printString"} or the error
  *   GET    /v1/daemon                          daemon figures
  */
@@ -66,6 +67,10 @@ async function guests(req: http.IncomingMessage, res: http.ServerResponse, daemo
     res.end(text);
     return;
   }
+  if (verb === "changes" && method === "GET") {
+    const all = url.searchParams.get("all");
+    return sendJson(res, 200, hv.changes(name, { all: all !== null && all !== "0" && all !== "false" }));
+  }
   if (verb === "config" && (method === "PUT" || method === "POST")) {
     const body = await readJsonBody(req);
     return sendJson(res, 200, await hv.reconfigure(name, body as Omit<GuestConfig, "name">));
@@ -98,7 +103,7 @@ async function guests(req: http.IncomingMessage, res: http.ServerResponse, daemo
       return sendJson(res, 200, { ok: false, errorClass: r.errorClass, messageText: r.messageText, stack: r.stack });
     }
     default:
-      throw new HttpError(404, "notFound", `no verb ${verb} (start, stop, suspend, resume, interrupt, snapshot, clone, evaluate, transcript, config)`);
+      throw new HttpError(404, "notFound", `no verb ${verb} (start, stop, suspend, resume, interrupt, snapshot, clone, evaluate, transcript, changes, config)`);
   }
 }
 

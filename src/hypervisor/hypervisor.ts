@@ -15,12 +15,13 @@ import * as path from "node:path";
 import { readImage } from "../vm/image/imageFile.js";
 import { kernelImageBytes } from "../tools/kernelImage.js";
 import type { LocalObjectSpace } from "../membrane/local/space.js";
+import { listChanges } from "../membrane/changes.js";
 import { ConfigError, GUEST_NAME, validateGuestConfig } from "./config.js";
 import { Guest, writeFileAtomic, type GuestEnvironment, type GuestHook, type GuestMeta } from "./guest.js";
 import { Scheduler } from "./scheduler.js";
 import {
-  HypervisorError, type CloneOptions, type DaemonStats, type DefineOptions, type GuestConfig, type GuestInfo, type HypervisorApi,
-  type HypervisorEvent, type StateReason,
+  HypervisorError, type ChangesOptions, type CloneOptions, type DaemonStats, type DefineOptions, type GuestChanges, type GuestConfig,
+  type GuestInfo, type HypervisorApi, type HypervisorEvent, type StateReason,
 } from "./types.js";
 
 export interface HypervisorOptions {
@@ -186,6 +187,24 @@ export class Hypervisor implements HypervisorApi {
 
   transcript(name: string, maxBytes?: number): string {
     return this.guest(name).transcriptTail(maxBytes);
+  }
+
+  /**
+   * The guest's changes since its last snapshot (every entry with `all`), parsed from its changes file. The
+   * file is read at once, between two of the guest's writes (they are synchronous), so an entry being
+   * written is never seen half done; a file that does not exist has no changes.
+   */
+  changes(name: string, options: ChangesOptions = {}): GuestChanges {
+    const file = this.guest(name).changesFile;
+    let text: string;
+    try {
+      text = fs.readFileSync(file, "utf8");
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== "ENOENT") throw new HypervisorError("internal", `cannot read ${file}: ${code ?? String(e)}`);
+      text = "";
+    }
+    return { ...listChanges(text, options), file };
   }
 
   /** The guest's object space; its evaluations run in the guest's turns (or directly-scheduled when it is not running). */

@@ -5,6 +5,7 @@
  * these types and the `HypervisorApi` interface, never against the daemon's internals.
  */
 import type { ObjectSpace } from "../membrane/objectSpace.js";
+import type { ParsedChanges } from "../membrane/changes.js";
 
 export type GuestState = "running" | "paused" | "shutoff" | "crashed";
 
@@ -114,6 +115,22 @@ export interface CloneOptions {
   start?: boolean;
 }
 
+export interface ChangesOptions {
+  /** every entry of the changes file, snapshot markers included (default: those since the last snapshot) */
+  all?: boolean;
+}
+
+/**
+ * A guest's changes file, parsed (src/membrane/changes.ts): `entries` are the changes logged since the
+ * guest's last snapshot (with `all`, every entry and the snapshot markers); `truncated` says the file
+ * ends inside a change cut short (it never took effect and is left out), which starts at byte
+ * `truncatedAt`.
+ */
+export interface GuestChanges extends ParsedChanges {
+  /** the changes file, on the daemon's machine (DATA_DIR/guests/NAME/NAME.changes) */
+  file: string;
+}
+
 /** The control plane, as the remote servers, the metrics and the CLI see it. */
 export interface HypervisorApi {
   list(): GuestInfo[];
@@ -133,6 +150,8 @@ export interface HypervisorApi {
   space(name: string): ObjectSpace;
   /** the last Transcript output of a guest */
   transcript(name: string, maxBytes?: number): string;
+  /** the guest's changes since its last snapshot (every entry with `all`), from its changes file */
+  changes(name: string, options?: ChangesOptions): GuestChanges;
   subscribe(listener: (event: HypervisorEvent) => void): () => void;
   /** daemon-wide figures for metrics */
   daemonStats(): DaemonStats;

@@ -223,6 +223,16 @@ export function changesSinceLastSnapshot(entries: ChangeEntry[] | string | Uint8
   return list.slice(last + 1);
 }
 
+/**
+ * What a listing of a changes file shows (`oz changes`, the hypervisor's `changes`): the entries since the
+ * last snapshot marker, or with `all` every entry, markers included; and whether the file ends inside a
+ * change cut short.
+ */
+export function listChanges(input: string | Uint8Array, options: { all?: boolean } = {}): ParsedChanges {
+  const parsed = parseChangesFile(input);
+  return options.all ? parsed : { ...parsed, entries: changesSinceLastSnapshot(parsed.entries) };
+}
+
 /** One line per entry, for listings: `2026-11-21T05:40:00.000Z  method  Point>>double`. */
 export function describeChange(entry: ChangeEntry): string {
   const side = (e: { className: string; classSide: boolean }) => `${e.className}${e.classSide ? " class" : ""}`;

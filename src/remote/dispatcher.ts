@@ -684,6 +684,7 @@ const HANDLERS: Record<string, Handler> = {
     return {};
   },
   Transcript: (c) => c.hv.transcript(c.args.name, c.args.maxBytes),
+  Changes: (c) => c.hv.changes(c.args.name, opts({ all: c.args.all })),
   DaemonStats: (c) => c.hv.daemonStats(),
   Watch: () => ({}),
   CreateToken: (c) => {

@@ -104,7 +104,7 @@ export function generateProtoFiles(): Record<string, string> {
     );
   const hypervisor =
     fileHeader(["oz/v1/common.proto"]) +
-    renderService("Hypervisor", "The daemon's control plane (src/hypervisor/types.ts HypervisorApi): guest lifecycle, statistics, events, tokens.");
+    renderService("Hypervisor", "The daemon's control plane (src/hypervisor/types.ts HypervisorApi): guest lifecycle, statistics, changes files, events, tokens.");
   return { "oz/v1/common.proto": common, "oz/v1/objectspace.proto": objectSpace, "oz/v1/hypervisor.proto": hypervisor };
 }
 

@@ -193,6 +193,27 @@ export const MESSAGES: Record<string, MessageDef> = {
   TokenInfo: { doc: "A token (never its secret).", fields: [f("id", "string"), f("name", "string"), f("role", "string"), f("createdAt", "double")] },
   TokenReply: { doc: "A new token: the secret is shown once.", fields: [f("id", "string"), f("name", "string"), f("role", "string"), f("token", "string")] },
   TokenList: { doc: "The tokens of the tokens file (the admin token is not listed).", fields: [rep("tokens", "TokenInfo")] },
+  ChangeEntry: {
+    doc:
+      "One entry of a changes file (membrane/changes.ts ChangeEntry). kind is method, removeMethod, classDefinition, doit or snapshot;\n" +
+      "class_name and class_side are set for method, removeMethod and classDefinition, selector for method and removeMethod,\n" +
+      "category for method, stamp for snapshot.",
+    fields: [
+      f("kind", "string"), opt("className", "string"), opt("classSide", "bool"), opt("category", "string"), opt("selector", "string"),
+      f("source", "string", { doc: "the method, the removal, the class definition or the doit (empty for a snapshot marker)" }),
+      opt("timestamp", "string", "when it was logged (ISO 8601)"), f("position", "double", { doc: "byte offset of the source in the file" }),
+      opt("stamp", "string", "a snapshot marker's stamp"),
+    ],
+  },
+  GuestChanges: {
+    doc: "A guest's changes file, parsed (hypervisor/types.ts GuestChanges).",
+    fields: [
+      rep("entries", "ChangeEntry", "the changes since the last snapshot (with `all`: every entry, snapshot markers included)"),
+      f("truncated", "bool", { doc: "the file ends inside a change cut short: it never took effect and is left out" }),
+      opt("truncatedAt", "double", "where that change starts (byte offset)"),
+      f("file", "string", { doc: "the changes file on the server" }),
+    ],
+  },
 };
 
 export type MessageName = string;
@@ -202,7 +223,7 @@ export type ResultType =
   | "empty" | "mirror" | "optionalMirror" | "mirrors" | "string" | "optionalString" | "strings" | "number" | "optionalNumber"
   | "bool" | "value" | "bytes" | "words" | "description" | "evaluation" | "runOutcome" | "slice" | "spaceStats" | "readyLists"
   | "released" | "session" | "whoami" | "guestInfo" | "guestList" | "guestStats" | "daemonStats" | "event" | "sessionNotice"
-  | "token" | "tokens";
+  | "token" | "tokens" | "changes";
 
 export const RESULT_MESSAGES: Record<ResultType, MessageName> = {
   empty: "Empty", mirror: "MirrorReply", optionalMirror: "MirrorReply", mirrors: "MirrorsReply", string: "StringReply",
@@ -211,6 +232,7 @@ export const RESULT_MESSAGES: Record<ResultType, MessageName> = {
   runOutcome: "RunOutcome", slice: "SliceReport", spaceStats: "SpaceStats", readyLists: "ReadyLists", released: "ReleaseReply",
   session: "SessionReply", whoami: "WhoamiReply", guestInfo: "GuestInfo", guestList: "GuestList", guestStats: "GuestStats",
   daemonStats: "DaemonStats", event: "Event", sessionNotice: "SessionNotice", token: "TokenReply", tokens: "TokenList",
+  changes: "GuestChanges",
 };
 
 /** Result types that carry mirrors: their requests have a `group` field (where the new handles go). */
@@ -446,6 +468,9 @@ export const OPERATIONS: readonly OperationDef[] = [
   op("Hypervisor", "CreateToken", "admin", "none", "token", "Creates a token for a role (read, control or admin); its secret is answered once.", [f("role", "string"), f("name", "string")]),
   op("Hypervisor", "RevokeToken", "admin", "none", "empty", "Revokes a token by id (effective immediately).", [f("id", "string")]),
   op("Hypervisor", "ListTokens", "admin", "none", "tokens", "The tokens (ids, names, roles; never secrets)."),
+  guestOp("Changes", "read", "changes", "The guest's changes since its last snapshot, parsed from its changes file, and whether the file ends inside a change cut short.", [
+    opt("all", "bool", "every entry of the file, snapshot markers included"),
+  ]),
 ];
 
 export const OPERATIONS_BY_KEY: ReadonlyMap<string, OperationDef> = new Map(OPERATIONS.map((o) => [`${o.service}.${o.name}`, o]));

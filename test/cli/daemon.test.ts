@@ -288,6 +288,74 @@ describe("oz eval, logs and the exit codes", () => {
   });
 });
 
+describe("oz changes on a daemon's guest", () => {
+  it("lists a guest's changes over gRPC and WebSocket exactly as the local form lists its changes file", async () => {
+    expect((await run(["define", "chg", "--start"])).code).toBe(0);
+    // one change through a remote evaluation, one through the mirrors (the inspector's way)
+    expect((await run(["eval", "chg", "Object compile: 'viaEval ^ 1' classified: 'cli-changes'"])).code).toBe(0);
+    const client = await connect(d.ws, d.token);
+    await (await client.space("chg").classNamed("Object"))!.compile("viaMirror ^ 2", { category: "cli-changes" });
+    await client.close();
+    const image = path.join(d.dir, "guests", "chg", "chg.image");
+    const file = path.join(d.dir, "guests", "chg", "chg.changes");
+    const local = await oz(["changes", image]);
+    expect(local.code).toBe(0);
+    expect(local.out).toMatch(/^\S+\s+method\s+Object>>viaEval  \{cli-changes\}\n\S+\s+method\s+Object>>viaMirror  \{cli-changes\}\n$/);
+    expect(local.err).toBe(`2 changes since the last snapshot of ${file}\n`);
+    const localJson = await oz(["changes", image, "--json"]);
+    expect(JSON.parse(localJson.out)).toEqual([
+      expect.objectContaining({ kind: "method", className: "Object", classSide: false, selector: "viaEval", category: "cli-changes", source: "viaEval ^ 1" }),
+      expect.objectContaining({ kind: "method", selector: "viaMirror", source: "viaMirror ^ 2" }),
+    ]);
+    for (const url of [d.grpc, d.ws]) {
+      expect(await oz(["changes", "chg", "--remote", url], { env: { OZ_TOKEN: d.token } })).toEqual(local);
+      expect(await oz(["changes", "chg", "--remote", url, "--json"], { env: { OZ_TOKEN: d.token } })).toEqual(localJson);
+    }
+    // $OZ_REMOTE as for eval and inspect; --local still lists a local image
+    expect(await run(["changes", "chg"], "ws")).toEqual(local);
+    expect(await run(["changes", image, "--local"])).toEqual(local);
+
+    // after a snapshot: nothing since, and --all shows the marker
+    expect((await run(["snapshot", "chg"])).code).toBe(0);
+    expect(await run(["changes", "chg"])).toEqual({ code: 0, out: "", err: `0 changes since the last snapshot of ${file}\n` });
+    const all = await run(["changes", "chg", "--all"], "ws");
+    expect(all.code).toBe(0);
+    expect(all.out.trim().split("\n").map((l) => l.split(/\s+/)[1])).toEqual(["method", "method", "snapshot"]);
+    expect(all.err).toBe(`2 changes in ${file}\n`);
+    expect(all).toEqual(await oz(["changes", image, "--all"]));
+    const allJson = await run(["changes", "chg", "--all", "--json"]);
+    expect(JSON.parse(allJson.out).map((e: { kind: string }) => e.kind)).toEqual(["method", "method", "snapshot"]);
+    expect(allJson.out).toBe((await oz(["changes", image, "--all", "--json"])).out);
+  });
+
+  it("an unknown guest is exit 1; a read token is enough; no token or a bad one is exit 4; bad usage is exit 2", async () => {
+    for (const transport of ["grpc", "ws"] as const) {
+      expect(await run(["changes", "nosuch"], transport)).toEqual({ code: 1, out: "", err: 'oz changes: no guest named "nosuch"\n' });
+      expect((await run(["changes", "web", "--token-file", path.join(tempDir(), "missing")], transport)).code).toBe(4);
+      expect((await run(["changes", "web"], transport, { OZ_TOKEN: "not-the-token" })).code).toBe(4);
+    }
+    const noToken = await oz(["changes", "web", "--remote", d.grpc]);
+    expect(noToken.code).toBe(4);
+    expect(noToken.err).toMatch(/no token: set OZ_TOKEN/);
+    const admin = await connect(d.grpc, d.token);
+    const reader = await admin.hypervisor.createToken("read", "cli-changes");
+    await admin.close();
+    const read = await run(["changes", "web", "--json"], "ws", { OZ_TOKEN: reader.token });
+    expect(read.code).toBe(0);
+    expect(Array.isArray(JSON.parse(read.out))).toBe(true);
+    // an image file given as a guest: the message says how to list it
+    const image = path.join(d.dir, "guests", "web", "web.image");
+    const asGuest = await run(["changes", image]);
+    expect(asGuest.code).toBe(1);
+    expect(asGuest.err).toBe(`oz changes: no guest named ${JSON.stringify(image)}; ${image} is a local file: add --local to list its changes\n`);
+    for (const argv of [["changes"], ["changes", "a", "b"], ["changes", "web", "--local", "--remote", d.grpc], ["changes", "web", "--changes", "x.changes", "--remote", d.grpc]]) {
+      const r = await run(argv);
+      expect(r.code, argv.join(" ")).toBe(2);
+      expect(r.err).toMatch(/^oz changes: /);
+    }
+  });
+});
+
 function hasOpenssl(): boolean {
   try {
     execFileSync("openssl", ["version"], { stdio: "ignore" });

@@ -153,6 +153,10 @@ describe("oz on local images", () => {
       ["inspect", "--page", "0"],
       ["run"],
       ["changes", "replay"],
+      ["changes", "replay", "x.image", "--remote", "grpc://127.0.0.1:1"],
+      ["changes", "g", "--local", "--remote", "grpc://127.0.0.1:1"],
+      ["changes", "a", "b", "--remote", "grpc://127.0.0.1:1"],
+      ["changes", "g", "--remote", "http://127.0.0.1:1"],
     ];
     for (const argv of cases) {
       const r = await oz(argv);
@@ -166,12 +170,13 @@ describe("oz on local images", () => {
     const noToken = await oz(["ps", "--remote", "grpc://127.0.0.1:1"]);
     expect(noToken.code).toBe(4);
     expect(noToken.err).toMatch(/no token: set OZ_TOKEN/);
+    expect((await oz(["changes", "g", "--remote", "grpc://127.0.0.1:1"])).code).toBe(4);
     const dir = tempDir();
     expect((await oz(["ps", "--token-file", path.join(dir, "missing")])).code).toBe(4);
     fs.writeFileSync(path.join(dir, "empty"), "\n");
     expect((await oz(["ps", "--token-file", path.join(dir, "empty")])).code).toBe(4);
     for (const url of ["grpc://127.0.0.1:1", "127.0.0.1:1", "ws://127.0.0.1:1/ws"]) {
-      for (const argv of [["ps"], ["top", "-n", "1"], ["start", "g"], ["eval", "g", "3"], ["logs", "g"], ["inspect", "g"], ["define", "g"], ["clone", "a", "b"]]) {
+      for (const argv of [["ps"], ["top", "-n", "1"], ["start", "g"], ["eval", "g", "3"], ["logs", "g"], ["inspect", "g"], ["define", "g"], ["clone", "a", "b"], ["changes", "g"]]) {
         const r = await oz([...argv, "--remote", url], { env: { OZ_TOKEN: "secret" } });
         expect(r.code, `${argv.join(" ")} ${url}`).toBe(3);
         expect(r.err).toMatch(/cannot reach the daemon at .*127\.0\.0\.1:1.*is ozd running\?/);

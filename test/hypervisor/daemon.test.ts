@@ -82,6 +82,9 @@ describe("ozd in-process", () => {
     const compiled = await api(d, "POST", "/v1/guests/b/evaluate", { source: "Object compile: 'viaHttp ^ 6 * 7' classified: 'test'" });
     expect(compiled.json).toEqual({ ok: true, printString: "#viaHttp" });
     expect((await api(d, "POST", "/v1/guests/b/evaluate", { source: "nil viaHttp" })).json.printString).toBe("42");
+    const changes = await api(d, "GET", "/v1/guests/b/changes");
+    expect(changes.json).toMatchObject({ entries: [{ kind: "method", className: "Object", selector: "viaHttp", category: "test" }], truncated: false, file: path.join(dir, "guests", "b", "b.changes") });
+    expect((await api(d, "GET", "/v1/guests/b/changes?all=1")).json.entries).toHaveLength(1);
     const failed = await api(d, "POST", "/v1/guests/b/evaluate", { source: "nil zork" });
     expect(failed.json).toMatchObject({ ok: false, errorClass: "MessageNotUnderstood" });
     expect((await api(d, "POST", "/v1/guests/b/suspend")).json.reason).toBe("user");

@@ -210,6 +210,36 @@ describe("guest lifecycle", () => {
     expect(await evaluate(second, "w", "nil duringSnapshot")).toBe("#kept");
   });
 
+  it("answers a guest's changes since its last snapshot, or all of them, parsed from its changes file", async () => {
+    const hv = await hypervisor();
+    await hv.define("c");
+    expect(hv.changes("c")).toEqual({ entries: [], truncated: false, file: path.join(hv.guestsDir, "c", "c.changes") });
+    await hv.start("c");
+    const object = (await hv.space("c").classNamed("Object"))!;
+    await object.compile("beforeSnapshot ^ 1", { category: "c-test" });
+    expect(hv.changes("c").entries).toEqual([expect.objectContaining({ kind: "method", className: "Object", classSide: false, selector: "beforeSnapshot", category: "c-test" })]);
+    await hv.snapshot("c");
+    expect(hv.changes("c").entries).toEqual([]);
+    await evaluate(hv, "c", "Object compile: 'afterSnapshot ^ 2' classified: 'c-test'");
+    await object.removeMethod("beforeSnapshot");
+    expect(hv.changes("c").entries.map((e) => [e.kind, "selector" in e ? e.selector : undefined])).toEqual([["method", "afterSnapshot"], ["removeMethod", "beforeSnapshot"]]);
+    expect(hv.changes("c", { all: true }).entries.map((e) => e.kind)).toEqual(["method", "snapshot", "method", "removeMethod"]);
+    // the same entries the file's own parser sees
+    const { listChanges } = await import("../../src/membrane/changes.js");
+    const file = path.join(hv.guestsDir, "c", "c.changes");
+    expect(hv.changes("c", { all: true })).toEqual({ ...listChanges(fs.readFileSync(file), { all: true }), file });
+    // a change cut short at the end of the file is left out and reported
+    const size = fs.statSync(file).size;
+    fs.appendFileSync(file, `\n"----CHANGE----2026-01-01T00:00:00.000Z----"!\n!Object methodsFor: 'x'!\nhalfWritten ^ `);
+    const cut = hv.changes("c");
+    expect(cut.entries).toHaveLength(2);
+    expect(cut.truncated).toBe(true);
+    expect(cut.truncatedAt).toBeGreaterThan(size);
+    fs.rmSync(file);
+    expect(hv.changes("c").entries).toEqual([]);
+    expect(() => hv.changes("nosuch")).toThrow(expect.objectContaining({ code: "notFound", message: 'no guest named "nosuch"' }));
+  });
+
   it("brings running guests back after a graceful shutdown, and keeps stopped ones stopped", async () => {
     const dataDir = tempDir();
     const first = await hypervisor(dataDir);

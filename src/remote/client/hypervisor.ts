@@ -3,8 +3,9 @@
  * admin clients). Errors are HypervisorErrors with the codes of the local API.
  */
 import type {
-  CloneOptions, DaemonStats, DefineOptions, GuestConfig, GuestInfo, GuestStats, HypervisorEvent,
+  ChangesOptions, CloneOptions, DaemonStats, DefineOptions, GuestChanges, GuestConfig, GuestInfo, GuestStats, HypervisorEvent,
 } from "../../hypervisor/types.js";
+import type { ChangeEntry } from "../../membrane/changes.js";
 import { HypervisorError } from "../../hypervisor/types.js";
 import type { Role, TokenInfo, NewToken } from "../auth.js";
 import { checkArguments } from "./space.js";
@@ -41,6 +42,7 @@ export interface RemoteHypervisorApi {
   destroy(name: string): Promise<void>;
   space(name: string): RemoteObjectSpace;
   transcript(name: string, maxBytes?: number): Promise<string>;
+  changes(name: string, options?: ChangesOptions): Promise<GuestChanges>;
   subscribe(listener: (event: HypervisorEvent) => void, options?: SubscribeOptions): () => void;
   daemonStats(): Promise<DaemonStats>;
 }
@@ -109,6 +111,12 @@ export class RemoteHypervisor implements RemoteHypervisorApi {
   }
   async transcript(name: string, maxBytes?: number): Promise<string> {
     return (await this.call("Transcript", { name, maxBytes })).value ?? "";
+  }
+  async changes(name: string, options: ChangesOptions = {}): Promise<GuestChanges> {
+    const r = await this.call("Changes", { name, all: options.all });
+    // the fields in the order of the local answer (listChanges), so that it prints the same
+    const truncated = r.truncated === true;
+    return { entries: (r.entries ?? []).map(decodeChangeEntry), truncated, ...(truncated ? { truncatedAt: r.truncatedAt ?? 0 } : {}), file: r.file ?? "" };
   }
   async daemonStats(): Promise<DaemonStats> {
     const r = await this.call("DaemonStats");
@@ -209,5 +217,26 @@ export function decodeEvent(r: Reply): HypervisorEvent {
     }
     default:
       return { type: r.type, ...base };
+  }
+}
+
+/** An entry as src/membrane/changes.ts makes it (the same fields in the same order, so that it prints the same). */
+export function decodeChangeEntry(r: Reply): ChangeEntry {
+  const source: string = r.source ?? "";
+  const timestamp: string | undefined = r.timestamp;
+  const position: number = r.position ?? 0;
+  const className: string = r.className ?? "";
+  const classSide = r.classSide === true;
+  switch (r.kind) {
+    case "method":
+      return { kind: "method", className, classSide, category: r.category ?? "", selector: r.selector ?? "", source, timestamp, position };
+    case "removeMethod":
+      return { kind: "removeMethod", className, classSide, selector: r.selector ?? "", source, timestamp, position };
+    case "classDefinition":
+      return { kind: "classDefinition", className, classSide, source, timestamp, position };
+    case "snapshot":
+      return { kind: "snapshot", stamp: r.stamp ?? "", timestamp, source, position };
+    default:
+      return { kind: "doit", source, timestamp, position };
   }
 }
