@@ -19,7 +19,7 @@
 import { HEADER_BYTES, HEADER_WORDS, ObjectMemory, type Handle, type HeapOptions } from "../../vm/memory/heap.js";
 import { Interpreter, describeMethodName, type InterpreterOptions } from "../../vm/interpreter/interpreter.js";
 import type { VMHost, ChangeRecord } from "../../vm/host.js";
-import { Format, classFormat, instSizeOf, instSpecOf, isBytesFormat, isPointersFormat } from "../../vm/memory/format.js";
+import { Format, classFormat, instSizeOf, instSpecOf, isBytesFormat } from "../../vm/memory/format.js";
 import { Special } from "../../vm/memory/special.js";
 import { BehaviorLayout, ClassDescriptionLayout, ClassLayout, ContextLayout, MetaclassLayout, ProcessLayout, BlockClosureLayout } from "../../vm/memory/layout.js";
 import { characterOop, characterValue, isCharacter, isSmallInt, smallIntOop, smallIntValue, MAX_CHARACTER, type Oop } from "../../vm/memory/oop.js";
@@ -58,7 +58,8 @@ import {
   suspendProcess, terminateAtVMLevel, topContextOf,
 } from "./processes.js";
 import { failureStackFrames, processStackFrames } from "./stack.js";
-import { blockLayouts, type BlockLayout } from "./tempNames.js";
+import type { BlockLayout } from "../../vm/compiler/index.js";
+import { isDoItMethod, looksLikeClass, methodBlockLayouts, methodClassOf, methodSourceOf } from "../../vm/contract/methods.js";
 import { shield } from "./shield.js";
 
 export interface LocalSpaceOptions extends HeapOptions, InterpreterOptions {
@@ -235,10 +236,7 @@ export class LocalObjectSpace implements ObjectSpace {
   }
 
   looksLikeClass(oop: Oop): boolean {
-    const mem = this.mem;
-    if ((oop & 3) !== 0 || isNil(mem, oop)) return false;
-    if (isBehavior(mem, oop)) return true;
-    return isPointersFormat(mem.formatOf(oop)) && mem.slotCount(oop) >= 3 && isSmallInt(mem.fetchPointer(oop, BehaviorLayout.format));
+    return looksLikeClass(this.mem, oop);
   }
 
   /** A guest oop for a mirror of this space or a host literal (created inside the guest). */
@@ -841,28 +839,15 @@ export class LocalObjectSpace implements ObjectSpace {
 
   /** The source of a method, from its trailer: embedded, in a kernel source file, or in the changes file. */
   sourceOf(method: Oop): string | undefined {
-    const { ref } = decodeTrailer(this.mem.bytesView(method));
-    if (ref.kind === "embedded") return ref.source;
-    if (ref.kind === "file") return this.host.sources?.read(ref.file, ref.position);
-    return undefined;
+    return methodSourceOf(this.mem, this.host.sources, method);
   }
 
-  /** The class a method was compiled for (from its class binding), or UndefinedObject for doits without one. */
   private methodClassOf(method: Oop): Oop {
-    const mem = this.mem;
-    const header = decodeMethodHeader(mem.fetchPointer(method, 0) >> 1);
-    const binding = header.numLiterals > 0 ? mem.fetchPointer(method, header.numLiterals) : mem.nilOop;
-    if ((binding & 3) === 0 && !isNil(mem, binding) && mem.slotCount(binding) >= 2) {
-      const cls = mem.fetchPointer(binding, 1);
-      if (this.looksLikeClass(cls)) return cls;
-    }
-    return mem.specialObject(Special.classUndefinedObject);
+    return methodClassOf(this.mem, method);
   }
 
   private isDoIt(method: Oop): boolean {
-    const mem = this.mem;
-    const header = decodeMethodHeader(mem.fetchPointer(method, 0) >> 1);
-    return header.numLiterals >= 2 && bytesText(mem, mem.fetchPointer(method, header.numLiterals - 1)) === "DoIt";
+    return isDoItMethod(this.mem, method);
   }
 
   /** The compiler's view of a method (for pc-to-line maps and temp names), by recompiling its source. */
@@ -923,11 +908,7 @@ export class LocalObjectSpace implements ObjectSpace {
     const key = `${className(mem, cls)}\0${source}`;
     let layouts = this.blockCache.get(key);
     if (!this.blockCache.has(key)) {
-      const header = decodeMethodHeader(mem.fetchPointer(method, 0) >> 1);
-      const start = (header.numLiterals + 1) * 4;
-      const body = mem.bytesView(method);
-      const code = body.slice(start, body.length - decodeTrailer(body).size);
-      layouts = blockLayouts(source, this.isDoIt(method), compileContextFor(mem, cls), code, initialPC(header.numLiterals));
+      layouts = methodBlockLayouts(mem, method, source);
       this.blockCache.set(key, layouts);
     }
     return layouts?.get(smallIntValue(startpc))?.names ?? [];

@@ -10,3 +10,4 @@ export type * from "./ast.js";
 export { readChunks, type ChunkItem, type ChunkMethod } from "./chunks.js";
 export { parseClassDefinition, type ClassDefinition, type ClassKind } from "./classdef.js";
 export { listMethod, printLiteral } from "./listing.js";
+export { blockLayouts, type BlockLayout } from "./blocks.js";

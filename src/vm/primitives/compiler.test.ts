@@ -336,6 +336,40 @@ describe("primitiveSourceOf", () => {
   });
 });
 
+describe("primitiveBlockSource", () => {
+  /** the closure that `nil blk` answers, `blk` compiled from `source` into Object */
+  function closureFrom(h: Harness, source: string): Oop {
+    ok(h, "primitiveCompile", h.classes.Object, h.string(source), h.string("x"));
+    const run = h.run([0x73, 0xd0, 0x7c], [h.sym("blk")]);
+    expect(run.slice.fault).toBeUndefined();
+    return run.result!;
+  }
+
+  it("answers a block as written (told from the other blocks of its method by its start pc), or nil when the source is unknown", () => {
+    const h = createHarness();
+    const outer = h.mem.newHandle(closureFrom(h, "blk\n\t^ [:a :b | a +\n\t\tb]"));
+    expect(stringAnswer(h, ok(h, "primitiveBlockSource", outer.oop))).toBe("[:a :b | a +\n\t\tb]");
+    const nested = h.mem.newHandle(closureFrom(h, "blk [0]. ^ [:x | | t | t := x. [t]]"));
+    expect(stringAnswer(h, ok(h, "primitiveBlockSource", nested.oop))).toBe("[:x | | t | t := x. [t]]");
+    // a method whose source cannot be found (its changes file is gone) has blocks of unknown source
+    const sources = withSources(h);
+    const logged = closureFrom(h, "blk ^ [42]");
+    expect(stringAnswer(h, ok(h, "primitiveBlockSource", logged))).toBe("[42]");
+    expect(sources.reads.length).toBeGreaterThan(0);
+    h.vm.host.sources = undefined;
+    expect(ok(h, "primitiveBlockSource", logged)).toBe(h.mem.nilOop);
+  });
+
+  it("fails for a receiver that is not a BlockClosure, or an argument", () => {
+    const h = createHarness();
+    for (const bad of [int(3), h.mem.nilOop, h.string("[42]"), h.array([int(1), int(2), int(3)])]) {
+      expectFail(h, "primitiveBlockSource", PrimErr.badReceiver, bad);
+    }
+    const block = closureFrom(h, "blk ^ [42]");
+    expectFail(h, "primitiveBlockSource", PrimErr.badNumArgs, block, int(1));
+  });
+});
+
 describe("primitiveLogChange and primitiveLogRemoval", () => {
   it("primitiveLogChange appends a class definition chunk, answering whether there was a changes file", () => {
     const h = createHarness();

@@ -7,6 +7,7 @@
  *   anObject primitiveCompileDoIt: source for: receiver        -> a CompiledMethod to run on receiver (not installed), or a String
  *   anObject primitiveRecompile: selector in: aBehavior         -> the selector (recompiled from its source, same source pointer), or a String
  *   anObject primitiveSourceOf: aCompiledMethod                 -> its source String, or nil
+ *   aBlockClosure primitiveBlockSource                          -> the block as written ('[:x | x]'), or nil when unknown
  *   anObject primitiveLogChange: aString                        -> true (a class definition or doit chunk), false when there is no changes file
  */
 import type { Interpreter } from "../interpreter/interpreter.js";
@@ -19,6 +20,7 @@ import { compileContextFor, installMethod, literalEnvFor } from "../contract/com
 import { bytesText, className, GuestError, isBehavior, isMetaclass, methodAt, thisClassOf } from "../contract/guest.js";
 import { MaterializeError, materializeMethod } from "../method/materialize.js";
 import { decodeTrailer, type SourceRef } from "../method/trailer.js";
+import { blockSourceOf, methodSourceOf } from "../contract/methods.js";
 import { lookupSymbol } from "../memory/symbols.js";
 import { PrimErr } from "./errors.js";
 import { answer, newString } from "./support.js";
@@ -112,8 +114,22 @@ function primitiveSourceOf(vm: Interpreter, argCount: number): boolean {
   const mem = vm.mem;
   const method = vm.stackValue(0);
   if ((method & 3) !== 0 || mem.formatOf(method) < Format.compiledMethod) return vm.failWith(PrimErr.badArgument);
-  const { ref } = decodeTrailer(mem.bytesView(method));
-  const source = ref.kind === "embedded" ? ref.source : ref.kind === "file" ? vm.host.sources?.read(ref.file, ref.position) : undefined;
+  const source = methodSourceOf(mem, vm.host.sources, method);
+  return answer(vm, argCount, source === undefined ? mem.nilOop : newString(vm, source));
+}
+
+/** BlockClosure>>primitiveBlockSource — found again by recompiling the block's method (contract/methods.ts). */
+function primitiveBlockSource(vm: Interpreter, argCount: number): boolean {
+  const mem = vm.mem;
+  if (argCount !== 0) return vm.failWith(PrimErr.badNumArgs);
+  const closure = vm.stackValue(0);
+  if ((closure & 3) !== 0 || mem.classOfPointer(closure) !== mem.specialObject(Special.classBlockClosure)) return vm.failWith(PrimErr.badReceiver);
+  let source: string | undefined;
+  try {
+    source = blockSourceOf(mem, vm.host.sources, closure);
+  } catch {
+    source = undefined; // the compiler could not read the source again: unknown, like a missing one
+  }
   return answer(vm, argCount, source === undefined ? mem.nilOop : newString(vm, source));
 }
 
@@ -143,6 +159,7 @@ export const compilerModule: Record<string, PrimitiveFn> = {
   primitiveCompileDoIt,
   primitiveRecompile,
   primitiveSourceOf,
+  primitiveBlockSource,
   primitiveLogChange,
   primitiveLogRemoval,
 };

@@ -1,17 +1,20 @@
 /**
- * Names of the slots of a block context (arguments, copied values, then the block's own temporaries),
- * as the compiler laid them out (docs/compiler.md, "Frame layout"). A CompiledMethod keeps no names,
- * so they come from the compiler's own analysis of the method's source: the real blocks of the method,
- * in source order, are the push-closure instructions of its bytecodes, in pc order; a block context's
- * closure names its block by its start pc. The match is checked (argument and copied-value counts);
- * when it does not hold, the names are unknown rather than wrong.
+ * The real blocks of a compiled method, found again from its source: the names of the slots of each
+ * block's context (arguments, copied values, then the block's own temporaries, as the compiler laid them
+ * out: docs/compiler.md, "Frame layout") and the block's source text. A CompiledMethod keeps neither, so
+ * they come from the compiler's own analysis of the method's source: the real blocks of the method, in
+ * source order, are the push-closure instructions of its bytecodes, in pc order; a closure names its
+ * block by its start pc. The match is checked (argument and copied-value counts); when it does not hold,
+ * the answer is "unknown" rather than wrong.
+ *
+ *   "foo ^ #(1 2) collect: [:x | x * 2]"  ->  { startpc of that block: { names [x], source "[:x | x * 2]" } }
  */
-import { SourceInfo } from "../../vm/compiler/errors.js";
-import { parseDoItSource, parseMethodSource } from "../../vm/compiler/parser.js";
-import { analyze, type PrimErrorDeclaration, type Scope } from "../../vm/compiler/scopes.js";
-import type { CompileContext } from "../../vm/compiler/context.js";
-import type { DoItNode, MethodNode, PragmaArgument } from "../../vm/compiler/ast.js";
-import { decode } from "../../vm/bytecode/opcodes.js";
+import { SourceInfo } from "./errors.js";
+import { parseDoItSource, parseMethodSource } from "./parser.js";
+import { analyze, type PrimErrorDeclaration, type Scope } from "./scopes.js";
+import type { CompileContext } from "./context.js";
+import type { DoItNode, MethodNode, PragmaArgument } from "./ast.js";
+import { decode } from "../bytecode/opcodes.js";
 
 export interface BlockLayout {
   /** the block's start pc (Squeak 1-based pc of its first instruction) */
@@ -20,6 +23,8 @@ export interface BlockLayout {
   numCopied: number;
   /** every slot of the block's context: arguments, copied values, temporaries */
   names: string[];
+  /** the block as written, from its '[' to its ']' */
+  source: string;
 }
 
 function primErrorOf(root: MethodNode | DoItNode): PrimErrorDeclaration | undefined {
@@ -63,7 +68,7 @@ export function blockLayouts(source: string, doit: boolean, ctx: CompileContext,
     const scope = scopes[i];
     const closure = closures[i];
     if (scope.numArgs !== closure.numArgs || scope.copied.length !== closure.numCopied) return undefined;
-    out.set(closure.startpc, { ...closure, names: scope.slots.map((v) => v.name) });
+    out.set(closure.startpc, { ...closure, names: scope.slots.map((v) => v.name), source: source.slice(scope.node.start, scope.node.end) });
   }
   return out;
 }
