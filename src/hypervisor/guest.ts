@@ -36,7 +36,7 @@ import type { StackFrame } from "../membrane/objectSpace.js";
 /** What a sockets/files provider (issue 6) attaches to a guest. */
 export interface GuestResources {
   /** figures merged into the guest's stats (sockets, bytes in and out, file bytes, host finalizations) */
-  stats?(): Partial<Pick<GuestStats, "socketsOpen" | "socketsOpened" | "socketsRefused" | "bytesIn" | "bytesOut" | "fileBytes" | "finalizedByImage" | "finalizedByHost">>;
+  stats?(): Partial<Pick<GuestStats, "socketsOpen" | "socketsOpened" | "socketsRefused" | "bytesIn" | "bytesOut" | "fileBytes" | "filesOpen" | "filesOpened" | "filesRefused" | "fileBytesRead" | "fileBytesWritten" | "finalizedByImage" | "finalizedByHost">>;
   /** releases every OS resource the guest holds; called when its VM goes away (stop, destroy, quit, shutdown) */
   release(reason: ReleaseReason): void | Promise<void>;
 }
@@ -90,7 +90,7 @@ function emptyStats(): GuestStats {
     cpuMs: 0, bytecodes: 0, sends: 0, slices: 0, throttledPeriods: 0, throttledMs: 0, heapBytes: 0, heapLimitBytes: 0,
     gcCount: 0, gcMs: 0, processes: { running: 0, runnable: 0, waiting: 0, suspended: 0, failed: 0 },
     socketsOpen: 0, socketsOpened: 0, socketsRefused: 0, bytesIn: 0, bytesOut: 0, finalizedByImage: 0, finalizedByHost: 0,
-    fileBytes: 0, uptimeMs: 0,
+    fileBytes: 0, filesOpen: 0, filesOpened: 0, filesRefused: 0, fileBytesRead: 0, fileBytesWritten: 0, uptimeMs: 0,
   };
 }
 

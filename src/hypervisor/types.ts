@@ -70,6 +70,12 @@ export interface GuestStats {
   finalizedByImage: number;
   finalizedByHost: number;
   fileBytes: number;
+  /** files the guest holds open now, opened in all, refused by its quota or the daemon's limit */
+  filesOpen: number;
+  filesOpened: number;
+  filesRefused: number;
+  fileBytesRead: number;
+  fileBytesWritten: number;
   /** milliseconds since the guest last started (0 when not running) */
   uptimeMs: number;
 }

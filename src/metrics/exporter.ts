@@ -105,6 +105,10 @@ const GUEST_COUNTERS = [
   ["socketsRefused", "oz_guest_sockets_refused_total", "Sockets refused to the guest by its socket quota (maxSockets).", (s: GuestStats) => s.socketsRefused],
   ["bytesIn", "oz_guest_network_receive_bytes_total", "Bytes the guest's sockets received.", (s: GuestStats) => s.bytesIn],
   ["bytesOut", "oz_guest_network_transmit_bytes_total", "Bytes the guest's sockets sent.", (s: GuestStats) => s.bytesOut],
+  ["filesOpened", "oz_guest_files_opened_total", "Files the guest opened in its sandbox.", (s: GuestStats) => s.filesOpened],
+  ["filesRefused", "oz_guest_files_refused_total", "File opens refused to the guest by its open-file quota or the daemon's limit.", (s: GuestStats) => s.filesRefused],
+  ["fileBytesRead", "oz_guest_fs_reads_bytes_total", "Bytes the guest read from its files.", (s: GuestStats) => s.fileBytesRead],
+  ["fileBytesWritten", "oz_guest_fs_writes_bytes_total", "Bytes the guest wrote to its files.", (s: GuestStats) => s.fileBytesWritten],
 ] as const;
 
 /**
@@ -155,6 +159,7 @@ export class OzMetrics {
   private readonly processes: Gauge<"guest" | "state">;
   private readonly socketsOpen: Gauge<GuestLabel>;
   private readonly fileBytes: Gauge<GuestLabel>;
+  private readonly filesOpen: Gauge<GuestLabel>;
   private readonly state: Gauge<"guest" | "state">;
   private readonly throttled: Gauge<GuestLabel>;
   private readonly uptime: Gauge<GuestLabel>;
@@ -201,6 +206,7 @@ export class OzMetrics {
     this.processes = guestGauge("oz_guest_processes", "The guest's Smalltalk processes by state (counted by a walk of its heap, at most once a second).", ["guest", "state"]);
     this.socketsOpen = guestGauge("oz_guest_sockets_open", "Sockets the guest holds now (slots of its socket quota).", ["guest"]);
     this.fileBytes = guestGauge("oz_guest_file_bytes", "Bytes in the guest's file sandbox, as its file quota counts them.", ["guest"]);
+    this.filesOpen = guestGauge("oz_guest_files_open", "Files the guest holds open now (slots of its open-file quota).", ["guest"]);
     this.finalizations = new CumulativeCounter(counter("oz_guest_finalizations_total", "OS handles closed after their owner was collected: by=\"image\" by the image's own finalization, by=\"host\" by the host's backstop.", ["guest", "by"]));
     // ---- state
     this.state = guestGauge("oz_guest_state", "1 for the guest's current state (running, paused, shutoff, crashed), 0 for the others.", ["guest", "state"]);
@@ -297,6 +303,7 @@ export class OzMetrics {
     for (const state of PROCESS_STATES) this.processes.set({ guest, state }, s.processes[state] ?? 0);
     this.socketsOpen.set(labels, s.socketsOpen);
     this.fileBytes.set(labels, s.fileBytes);
+    this.filesOpen.set(labels, s.filesOpen);
     for (const state of GUEST_STATES) this.state.set({ guest, state }, info.state === state ? 1 : 0);
     this.throttled.set(labels, info.state === "paused" && info.reason === "quota" ? 1 : 0);
     this.uptime.set(labels, s.uptimeMs / 1000);
@@ -336,7 +343,7 @@ export class OzMetrics {
     this.finalizations.remove(`${guest}\u0000image`, { guest, by: "image" });
     this.finalizations.remove(`${guest}\u0000host`, { guest, by: "host" });
     this.gcDuration.remove(labels);
-    for (const g of [this.quota, this.period, this.weight, this.heapUsed, this.heapLimit, this.socketsOpen, this.fileBytes, this.throttled, this.uptime]) g.remove(labels);
+    for (const g of [this.quota, this.period, this.weight, this.heapUsed, this.heapLimit, this.socketsOpen, this.fileBytes, this.filesOpen, this.throttled, this.uptime]) g.remove(labels);
     for (const state of PROCESS_STATES) this.processes.remove({ guest, state });
     for (const state of GUEST_STATES) this.state.remove({ guest, state });
   }

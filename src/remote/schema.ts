@@ -168,6 +168,8 @@ export const MESSAGES: Record<string, MessageDef> = {
       rep("gcPausesMs", "double"), f("processes", "ProcessCounts"), f("socketsOpen", "double"), f("socketsOpened", "double"),
       f("socketsRefused", "double"), f("bytesIn", "double"), f("bytesOut", "double"), f("finalizedByImage", "double"),
       f("finalizedByHost", "double"), f("fileBytes", "double"), f("uptimeMs", "double"),
+      f("filesOpen", "double"), f("filesOpened", "double"), f("filesRefused", "double"), f("fileBytesRead", "double"),
+      f("fileBytesWritten", "double"),
     ],
   },
   CrashInfo: { doc: "What happened to a crashed guest.", fields: [f("kind", "string"), f("message", "string"), rep("stack", "string")] },

@@ -18,7 +18,8 @@ function stats(extra: Partial<GuestStats> = {}): GuestStats {
   return {
     cpuMs: 0, bytecodes: 0, sends: 0, slices: 0, throttledPeriods: 0, throttledMs: 0, heapBytes: 0, heapLimitBytes: 0, gcCount: 0, gcMs: 0,
     processes: { running: 0, runnable: 0, waiting: 0, suspended: 0, failed: 0 }, socketsOpen: 0, socketsOpened: 0, socketsRefused: 0,
-    bytesIn: 0, bytesOut: 0, finalizedByImage: 0, finalizedByHost: 0, fileBytes: 0, uptimeMs: 0, ...extra,
+    bytesIn: 0, bytesOut: 0, finalizedByImage: 0, finalizedByHost: 0, fileBytes: 0, filesOpen: 0, filesOpened: 0, filesRefused: 0,
+    fileBytesRead: 0, fileBytesWritten: 0, uptimeMs: 0, ...extra,
   };
 }
 
@@ -126,8 +127,12 @@ describe("per-guest series", () => {
     expect(x.value("oz_guest_state", { guest: "g", state: "running" })).toBe(0);
 
     // started again: the account's totals come back and go on
-    src.set("g", { cpuMs: 1700, bytecodes: 1300, sends: 12, socketsOpened: 7, bytesIn: 150, finalizedByHost: 1 });
+    src.set("g", { cpuMs: 1700, bytecodes: 1300, sends: 12, socketsOpened: 7, bytesIn: 150, finalizedByHost: 1, filesOpened: 4, filesRefused: 2, fileBytesRead: 30, fileBytesWritten: 40 });
     x = await scrape(m);
+    expect(x.value("oz_guest_files_opened_total", { guest: "g" })).toBe(4);
+    expect(x.value("oz_guest_files_refused_total", { guest: "g" })).toBe(2);
+    expect(x.value("oz_guest_fs_reads_bytes_total", { guest: "g" })).toBe(30);
+    expect(x.value("oz_guest_fs_writes_bytes_total", { guest: "g" })).toBe(40);
     expect(x.value("oz_guest_sockets_opened_total", { guest: "g" })).toBe(7);
     expect(x.value("oz_guest_network_receive_bytes_total", { guest: "g" })).toBe(150);
     expect(x.value("oz_guest_bytecodes_total", { guest: "g" })).toBe(1300);
@@ -137,7 +142,7 @@ describe("per-guest series", () => {
   it("gauges: quota and period (absent without a quota), heap, processes by state, sockets open, state, uptime", async () => {
     const src = new ScriptedSource();
     const m = new OzMetrics({ source: src, processMetrics: false });
-    src.set("q", { heapBytes: 1000, heapLimitBytes: 4096, uptimeMs: 2500, socketsOpen: 3, fileBytes: 12, processes: { running: 1, runnable: 2, waiting: 3, suspended: 4, failed: 0 } }, "paused", { cpu: { quotaMs: 300, periodMs: 1000 }, weight: 50 }, "quota");
+    src.set("q", { heapBytes: 1000, heapLimitBytes: 4096, uptimeMs: 2500, socketsOpen: 3, fileBytes: 12, filesOpen: 2, processes: { running: 1, runnable: 2, waiting: 3, suspended: 4, failed: 0 } }, "paused", { cpu: { quotaMs: 300, periodMs: 1000 }, weight: 50 }, "quota");
     src.set("free", {}, "crashed");
     const x = await scrape(m);
     expect(x.value("oz_guest_cpu_quota_seconds", { guest: "q" })).toBeCloseTo(0.3);
@@ -150,6 +155,7 @@ describe("per-guest series", () => {
     expect(x.value("oz_guest_uptime_seconds", { guest: "q" })).toBe(2.5);
     expect(x.value("oz_guest_sockets_open", { guest: "q" })).toBe(3);
     expect(x.value("oz_guest_file_bytes", { guest: "q" })).toBe(12);
+    expect(x.value("oz_guest_files_open", { guest: "q" })).toBe(2);
     expect(x.series("oz_guest_processes").filter((l) => l.guest === "q").map((l) => [l.state, x.value("oz_guest_processes", l)])).toEqual([
       ["running", 1], ["runnable", 2], ["waiting", 3], ["suspended", 4], ["failed", 0],
     ]);

@@ -123,6 +123,7 @@ describe("files", () => {
     const file = path.join(t.dataDir, "guests", "a", "files", "data.bin");
     expect(fs.statSync(file).size).toBe(60000);
     expect(t.stats("a").fileBytes).toBe(60000);
+    expect(t.stats("a").fileBytesWritten).toBe(60000);
     // b is not affected
     expect(await t.run("b", "(File named: 'x') contents: (String new: 90000 withAll: $x). (File named: 'x') size")).toBe("90000");
     // deleting gives the bytes back
@@ -157,6 +158,8 @@ describe("files", () => {
     expect(await t.value("b", OPEN)).toEqual([2, true]);
     expect(t.resources.stats()).toMatchObject({ filesOpen: 6, filesLimit: 6, filesRefusedByLimit: 1 });
     expect(t.resources.get("a")!.stats()).toMatchObject({ filesOpen: 4, filesRefused: 1 });
+    // the same figures reach GuestStats (what oz ps and the metrics show)
+    expect(t.stats("a")).toMatchObject({ filesOpen: 4, filesOpened: 4, filesRefused: 1 });
     await t.run("a", "(Smalltalk at: #Open) do: [:s | s close]");
     expect(await t.value("b", "| s | s := (File named: 'g') writeStream. s close. #ok")).toEqual(expect.anything());
     expect(t.resources.filesOpen).toBe(2);

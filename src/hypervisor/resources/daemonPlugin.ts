@@ -41,7 +41,9 @@ export function resourceHook(manager: ResourceManager): GuestHook {
           const s = account.stats();
           return {
             socketsOpen: s.socketsOpen, socketsOpened: s.socketsOpened, socketsRefused: s.socketsRefused, bytesIn: s.bytesIn,
-            bytesOut: s.bytesOut, fileBytes: s.fileBytes, finalizedByImage: s.finalizedByImage, finalizedByHost: s.finalizedByHost,
+            bytesOut: s.bytesOut, fileBytes: s.fileBytes, filesOpen: s.filesOpen, filesOpened: s.filesOpened, filesRefused: s.filesRefused,
+            fileBytesRead: s.fileBytesRead, fileBytesWritten: s.fileBytesWritten,
+            finalizedByImage: s.finalizedByImage, finalizedByHost: s.finalizedByHost,
           };
         },
         release: async () => {

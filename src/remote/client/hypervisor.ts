@@ -182,7 +182,8 @@ export function decodeGuestStats(s: Reply | undefined): GuestStats {
     processes: { running: p.running ?? 0, runnable: p.runnable ?? 0, waiting: p.waiting ?? 0, suspended: p.suspended ?? 0, failed: p.failed ?? 0 },
     socketsOpen: n("socketsOpen"), socketsOpened: n("socketsOpened"), socketsRefused: n("socketsRefused"), bytesIn: n("bytesIn"),
     bytesOut: n("bytesOut"), finalizedByImage: n("finalizedByImage"), finalizedByHost: n("finalizedByHost"), fileBytes: n("fileBytes"),
-    uptimeMs: n("uptimeMs"),
+    filesOpen: n("filesOpen"), filesOpened: n("filesOpened"), filesRefused: n("filesRefused"), fileBytesRead: n("fileBytesRead"),
+    fileBytesWritten: n("fileBytesWritten"), uptimeMs: n("uptimeMs"),
   };
   if (Array.isArray(s?.gcPausesMs) && s!.gcPausesMs.length > 0) stats.gcPausesMs = s!.gcPausesMs;
   return stats;
