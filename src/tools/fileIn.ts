@@ -9,12 +9,12 @@
  *     class builder answers; a doit may start with temporaries;
  *   - an error nobody handles stops the file-in and is reported with the Smalltalk stack.
  */
-import type { ObjectSpace, StackFrame } from "../membrane/objectSpace.js";
+import type { ContextMirror, ObjectMirror, ObjectSpace, StackFrame } from "../membrane/objectSpace.js";
 import { MembraneError } from "../membrane/objectSpace.js";
 import { readChunks } from "../vm/compiler/index.js";
 
 export type FileInOutcome =
-  | { ok: true; doits: number; methods: number }
+  | { ok: true; doits: number; methods: number; doitLines: DoitLines }
   | { ok: false; kind: "compileError"; message: string }
   | { ok: false; kind: "error"; errorClass: string; messageText: string; stack: StackFrame[]; where: string }
   | { ok: false; kind: "stopped"; message: string };
@@ -24,6 +24,9 @@ export interface FileInOptions {
   /** stop each doit after this many milliseconds (default: no limit) */
   doitBudgetMs?: number;
 }
+
+/** The first line in the file of each doit, by its source: to give file lines to DoIt frames found later. */
+export type DoitLines = Map<string, number>;
 
 /** Adjusts DoIt frames (whose lines count from the doit's first line) to lines of the file. */
 function fileLines(stack: StackFrame[], doitLine: number): StackFrame[] {
@@ -41,6 +44,7 @@ export async function fileIn(space: ObjectSpace, text: string, options: FileInOp
   }
   let doits = 0;
   let methods = 0;
+  const doitLines: DoitLines = new Map();
   for (const item of items) {
     if (item.kind === "comment") continue;
     if (item.kind === "methods") {
@@ -67,6 +71,7 @@ export async function fileIn(space: ObjectSpace, text: string, options: FileInOp
       cls.release();
       continue;
     }
+    if (!doitLines.has(item.source)) doitLines.set(item.source, item.line);
     let result;
     try {
       result = await space.evaluate(item.source, {
@@ -89,7 +94,7 @@ export async function fileIn(space: ObjectSpace, text: string, options: FileInOp
     }
     result.value.release();
   }
-  return { ok: true, doits, methods };
+  return { ok: true, doits, methods, doitLines };
 }
 
 /** The error report of `oz run`: class and message, then one line per frame. */
@@ -111,7 +116,7 @@ export function formatFailure(outcome: Exclude<FileInOutcome, { ok: true }>): st
  * Delays), as a script in Pharo would: runs slices until no process wants to run and no timer is
  * pending. An unhandled error in one of those processes is reported like a doit's.
  */
-export async function runUntilQuiet(space: ObjectSpace, fileName: string): Promise<FileInOutcome | undefined> {
+export async function runUntilQuiet(space: ObjectSpace, fileName: string, doitLines: DoitLines = new Map()): Promise<FileInOutcome | undefined> {
   for (;;) {
     const slice = await space.transferControl({ ms: 50 });
     if (slice.reason === "quit") return undefined;
@@ -120,11 +125,13 @@ export async function runUntilQuiet(space: ObjectSpace, fileName: string): Promi
       for (const p of failures) {
         if ((await p.state()) !== "failed") continue;
         const error = await p.failure();
-        const frames = await p.stack(100);
-        const stack: StackFrame[] = [];
-        for (const f of frames) stack.push({ description: await f.description(), line: await f.line() });
         const errorClass = error ? await (await error.getClass()).name() : "Error";
-        return { ok: false, kind: "error", errorClass, messageText: slice.fault?.message ?? "", stack, where: fileName };
+        // reported as a doit's error is: the exception's own messageText, and the stack from the frame
+        // that signalled it (Exception>>signalerContext), without the exception machinery above it
+        const messageText = (error && (await askString(space, error, "self messageText"))) ?? slice.fault?.message ?? "";
+        const signaler = error ? await askContext(space, error, "self signalerContext") : undefined;
+        const stack = signaler ? await framesFrom(signaler, 100, doitLines) : await framesOf(await p.stack(100), doitLines);
+        return { ok: false, kind: "error", errorClass, messageText, stack, where: fileName };
       }
       return { ok: false, kind: "stopped", message: `${fileName}: the image stopped: ${slice.fault?.message ?? "a fault"}` };
     }
@@ -134,5 +141,45 @@ export async function runUntilQuiet(space: ObjectSpace, fileName: string): Promi
     } else {
       await new Promise((resolve) => setImmediate(resolve));
     }
+  }
+}
+
+/** The frames of `contexts`; a DoIt frame of one of the file's doits gets its line in the file. */
+async function framesOf(contexts: ContextMirror[], doitLines: DoitLines): Promise<StackFrame[]> {
+  const out: StackFrame[] = [];
+  for (const c of contexts) {
+    const frame: StackFrame = { description: await c.description(), line: await c.line() };
+    const source = frame.description.endsWith(">>DoIt") ? await (await c.method()).source() : undefined;
+    const doitLine = source === undefined ? undefined : doitLines.get(source);
+    out.push(doitLine === undefined ? frame : fileLines([frame], doitLine)[0]);
+  }
+  return out;
+}
+
+async function framesFrom(top: ContextMirror, limit: number, doitLines: DoitLines): Promise<StackFrame[]> {
+  const contexts: ContextMirror[] = [];
+  for (let c: ContextMirror | undefined = top; c && contexts.length < limit; c = await c.sender()) contexts.push(c);
+  return framesOf(contexts, doitLines);
+}
+
+/** `expression` evaluated with `receiver` as self, when it answers a String (else undefined) */
+async function askString(space: ObjectSpace, receiver: ObjectMirror, expression: string): Promise<string | undefined> {
+  try {
+    const r = await space.evaluate(expression, { receiver, budget: { ms: 1000 } });
+    if (!r.ok) return undefined;
+    const value = await space.toLocal(r.value);
+    return typeof value === "string" ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `expression` evaluated with `receiver` as self, when it answers a Context (else undefined) */
+async function askContext(space: ObjectSpace, receiver: ObjectMirror, expression: string): Promise<ContextMirror | undefined> {
+  try {
+    const r = await space.evaluate(expression, { receiver, budget: { ms: 1000 } });
+    return r.ok && r.value.kind === "context" ? await r.value.asContext() : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -33,8 +33,8 @@ a caret) or an unhandled error (its class, message and Smalltalk stack on stderr
     const { fileIn, formatFailure, runUntilQuiet } = await import("../../fileIn.js");
     const space = await openLocal(io, "run", typeof options.image === "string" ? options.image : undefined);
     if (options.trace) space.vm.trace = (await import("../../../vm/interpreter/trace.js")).bytecodeTracer((line) => io.err(line));
-    const outcome = (await fileIn(space, text, { fileName: file })) ;
-    const finished = outcome.ok ? await runUntilQuiet(space, file) : outcome;
+    const outcome = await fileIn(space, text, { fileName: file });
+    const finished = outcome.ok ? await runUntilQuiet(space, file, outcome.doitLines) : outcome;
     if (finished !== undefined && !finished.ok) {
       io.err(`${formatFailure(finished)}\n`);
       return EXIT_FAILURE;
