@@ -86,7 +86,7 @@ interface DoIt {
 /** Classes the VM or the membrane needs by name, and the special objects they fill. */
 const SPECIAL_CLASSES: Array<[number, string]> = [
   [Special.classSmallInteger, "SmallInteger"], [Special.classByteString, "ByteString"], [Special.classArray, "Array"],
-  [Special.classFloat, "Float"], [Special.classMethodContext, "Context"], [Special.classPoint, "Point"],
+  [Special.classFloat, "SmallFloat64"], [Special.classMethodContext, "Context"], [Special.classPoint, "Point"],
   [Special.classLargePositiveInteger, "LargePositiveInteger"], [Special.classMessage, "Message"],
   [Special.classCompiledMethod, "CompiledMethod"], [Special.classSemaphore, "Semaphore"], [Special.classCharacter, "Character"],
   [Special.classByteArray, "ByteArray"], [Special.classProcess, "Process"], [Special.classBlockClosure, "BlockClosure"],
@@ -98,7 +98,7 @@ const SPECIAL_CLASSES: Array<[number, string]> = [
 ];
 const OPTIONAL_SPECIAL_CLASSES: Array<[number, string]> = [
   [Special.classMutex, "Mutex"], [Special.classWordArray, "WordArray"], [Special.classWeakFinalizer, "WeakFinalizerItem"],
-  [Special.classWideString, "WideString"],
+  [Special.classWideString, "WideString"], [Special.classBoxedFloat64, "BoxedFloat64"],
 ];
 const REQUIRED_CLASSES = [
   ...new Set([...SPECIAL_CLASSES.map(([, n]) => n), ...Object.keys(REQUIRED_INSTANCE_VARIABLES), "Object", "Dictionary", "SystemDictionary", "Class", "Metaclass"]),

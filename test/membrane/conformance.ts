@@ -279,7 +279,8 @@ export function conformanceSuite(name: string, makeSpace: SpaceFactory): void {
         expect(await className(await space.fromLocalInteger(2n ** 64n))).toBe("LargePositiveInteger");
         expect(await className(await space.fromLocalInteger(-(2n ** 64n)))).toBe("LargeNegativeInteger");
         expect(await className(await space.fromLocalInteger(2 ** 53))).toBe("LargePositiveInteger");
-        expect(await className(await space.fromLocalFloat(3))).toBe("Float");
+        expect(await className(await space.fromLocalFloat(3))).toBe("SmallFloat64");
+        expect(await className(await space.fromLocalFloat(Infinity))).toBe("BoxedFloat64");
         expect(await className(await space.fromLocalBoolean(true))).toBe("True");
         expect(await className(await space.fromLocalArray([1, 2]))).toBe("Array");
         expect(await className(await space.fromLocalByteArray(new Uint8Array([1])))).toBe("ByteArray");

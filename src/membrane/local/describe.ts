@@ -27,7 +27,7 @@ export function shortDescription(mem: ObjectMemory, oop: Oop, maxLength = 60): s
   const cls = mem.classOfPointer(oop);
   if (cls === 0) return "a classless object";
   if (isLargeInteger(mem, oop)) return String(bigIntValueOf(mem, oop));
-  if (cls === mem.specialObject(Special.classFloat) && mem.slotCount(oop) === 2) return formatFloat(mem.floatValueOf(oop));
+  if (mem.isFloatClass(cls) && mem.slotCount(oop) === 2) return formatFloat(mem.floatValueOf(oop));
   if (isBehavior(mem, oop)) return className(mem, oop);
   const fmt = mem.formatOf(oop);
   if (isBytesFormat(fmt)) {

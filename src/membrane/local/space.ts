@@ -352,7 +352,7 @@ export class LocalObjectSpace implements ObjectSpace {
     const cls = mem.classOfPointer(oop);
     if (cls !== 0) {
       if (isLargeInteger(mem, oop)) return bigIntValueOf(mem, oop)!;
-      if (cls === mem.specialObject(Special.classFloat) && mem.formatOf(oop) === Format.words && mem.slotCount(oop) === 2) return mem.floatValueOf(oop);
+      if (mem.isFloatClass(cls) && mem.formatOf(oop) === Format.words && mem.slotCount(oop) === 2) return mem.floatValueOf(oop);
       if (isBytesFormat(mem.formatOf(oop))) {
         if (inheritsFromSpecial(mem, cls, Special.classSymbol) || cls === mem.specialObject(Special.classByteSymbol)) return new Sym(mem.stringOf(oop));
         if (inheritsFromSpecial(mem, cls, Special.classString) || cls === mem.specialObject(Special.classByteString)) return mem.stringOf(oop);

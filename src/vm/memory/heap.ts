@@ -405,11 +405,27 @@ export class ObjectMemory {
     this.words[i + 1] = this.floatScratchWords[0];
   }
 
-  /** Allocates a Float; answers 0 when memory is short. */
+  /**
+   * Allocates a Float; answers 0 when memory is short. Its class is SmallFloat64 (special classFloat) for
+   * zero and magnitudes 2^-126 to 2^128, the range 64-bit Pharo keeps immediate, and BoxedFloat64 for the
+   * others (when the image has that class), so that `x class` answers what it answers in Pharo.
+   */
   allocateFloat(value: number): Oop {
-    const oop = this.allocate(this.specialObject(Special.classFloat), Format.words, 2, 0);
+    const magnitude = Math.abs(value);
+    const small = magnitude === 0 || (magnitude >= 2 ** -126 && magnitude < 2 ** 128);
+    const boxed = small ? 0 : this.specialObject(Special.classBoxedFloat64);
+    const cls = boxed !== 0 && boxed !== this.nilOop ? boxed : this.specialObject(Special.classFloat);
+    const oop = this.allocate(cls, Format.words, 2, 0);
     if (oop !== 0) this.storeFloat(oop, value);
     return oop;
+  }
+
+  /** Whether `cls` is a class whose instances the VM computes with as Floats (SmallFloat64, BoxedFloat64). */
+  isFloatClass(cls: Oop): boolean {
+    if (cls === 0) return false;
+    if (cls === this.specialObject(Special.classFloat)) return true;
+    const boxed = this.specialObject(Special.classBoxedFloat64);
+    return cls === boxed && boxed !== this.nilOop && boxed !== 0;
   }
 
   // ---------------------------------------------------------------- strings

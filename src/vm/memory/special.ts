@@ -82,6 +82,11 @@ export const Special = {
   classSymbol: 72,
   selectorUnhandledError: 73,
   classWideString: 74,
+  /**
+   * Floats outside SmallFloat64's range (infinities, NaN, magnitudes beyond 2^±127) are instances of this
+   * class, as in 64-bit Pharo; the others of classFloat (SmallFloat64). Nil in images without it.
+   */
+  classBoxedFloat64: 75,
 } as const;
 
 export const SPECIAL_OBJECTS_SIZE = 80;

@@ -43,7 +43,7 @@ export function answerReceiver(vm: Interpreter, argCount: number): boolean {
 }
 
 export function isFloatObject(vm: Interpreter, oop: Oop): boolean {
-  return (oop & 3) === 0 && vm.mem.classOfPointer(oop) === vm.mem.specialObject(Special.classFloat);
+  return (oop & 3) === 0 && vm.mem.isFloatClass(vm.mem.classOfPointer(oop));
 }
 
 export function isPointerObject(oop: Oop): boolean {
