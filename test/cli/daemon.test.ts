@@ -218,6 +218,48 @@ describe("oz eval, logs and the exit codes", () => {
     expect(missing.err).toMatch(/no guest named "nosuch"/);
   });
 
+  it("run GUEST FILE files a program into a running guest, printing its Transcript output; errors exit 1", async () => {
+    const dir = tempDir();
+    const program = path.join(dir, "greeter.st");
+    fs.writeFileSync(program, [
+      "Object subclass: #Greeter",
+      "\tinstanceVariableNames: 'name'",
+      "\tclassVariableNames: ''",
+      "\tpackage: 'Run'!",
+      "",
+      "!Greeter methodsFor: 'greeting'!",
+      "name: aString",
+      "\tname := aString!",
+      "greeting",
+      "\t^ 'hello, ', name! !",
+      "",
+      "Transcript show: (Greeter new name: 'oz') greeting; cr!",
+      "Transcript show: 'two'; cr!",
+      "",
+    ].join("\n"));
+    expect((await run(["define", "runner", "--start"])).code).toBe(0);
+    for (const transport of ["grpc", "ws"] as const) {
+      const r = await run(["run", "runner", program], transport);
+      expect(r).toMatchObject({ code: 0, out: "hello, oz\ntwo\n", err: "" });
+    }
+    // the guest keeps what the file defined
+    expect((await run(["eval", "runner", "(Greeter new name: 'again') greeting"])).out).toBe("'hello, again'\n");
+    const failing = path.join(dir, "failing.st");
+    fs.writeFileSync(failing, "Transcript show: 'before'; cr!\n\nnil frobnicate!\n\nTranscript show: 'not reached'; cr!\n");
+    const failed = await run(["run", "runner", failing]);
+    expect(failed.code).toBe(1);
+    expect(failed.out).toBe("before\n");
+    expect(failed.err).toMatch(/^MessageNotUnderstood: receiver of "frobnicate" is nil\n {2}UndefinedObject\(Object\)>>doesNotUnderstand: .*\n {2}UndefinedObject>>DoIt \(line 3\)/);
+    const syntax = path.join(dir, "syntax.st");
+    fs.writeFileSync(syntax, "Transcript show: 'x' +!\n");
+    expect(await run(["run", "runner", syntax])).toMatchObject({ code: 1 });
+    expect((await run(["run", "nosuch", program])).code).toBe(1);
+    expect((await run(["run", program])).code).toBe(2); // a daemon is set: the guest is missing
+    expect((await run(["run", "runner", path.join(dir, "missing.st")])).code).toBe(1);
+    expect((await run(["run", "runner", program, "--budget", "x"])).code).toBe(2);
+    await run(["destroy", "runner"]);
+  });
+
   it("tokens: a bad token is exit 4, a read token may look but not act (exit 4)", async () => {
     const bad = await run(["ps"], "grpc", { OZ_TOKEN: "not-the-token" });
     expect(bad.code).toBe(4);

@@ -2,7 +2,7 @@
  * `oz`, the command-line tool (design.md section 7, docs/cli.md). Each subcommand is a module under
  * commands/ with its own usage text; `oz help COMMAND` and `oz COMMAND --help` print it. Commands work on
  * local image files (run, eval, inspect, changes, image) or talk to a daemon (ps, top, define, start...,
- * logs, and eval, inspect and changes with --remote).
+ * logs, and run, eval, inspect and changes with --remote).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -53,7 +53,7 @@ ${COMMANDS.filter((c) => LOCAL.includes(c.name)).map(line).join("\n")}
 
 A daemon (ozd; --remote URL or $OZ_REMOTE, default grpc://127.0.0.1:50051; token in $OZ_TOKEN):
 ${COMMANDS.filter((c) => !LOCAL.includes(c.name)).map(line).join("\n")}
-  (eval, inspect and changes work on a daemon's guest with --remote URL or $OZ_REMOTE: oz eval GUEST 'EXPR')
+  (run, eval, inspect and changes work on a daemon's guest with --remote URL or $OZ_REMOTE: oz eval GUEST 'EXPR')
 
 Run 'oz COMMAND --help' for a command's usage. Exit status: 0 success, 1 failure, 2 bad usage,
 3 cannot reach the daemon, 4 not authorized (docs/cli.md).
