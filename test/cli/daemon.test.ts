@@ -218,7 +218,7 @@ describe("oz eval, logs and the exit codes", () => {
     expect(missing.err).toMatch(/no guest named "nosuch"/);
   });
 
-  it("run GUEST FILE files a program into a running guest, printing its Transcript output; errors exit 1", async () => {
+  it("run GUEST FILE files a program into a running guest, printing its Transcript output (as eval GUEST does); errors exit 1", async () => {
     const dir = tempDir();
     const program = path.join(dir, "greeter.st");
     fs.writeFileSync(program, [
@@ -242,8 +242,12 @@ describe("oz eval, logs and the exit codes", () => {
       const r = await run(["run", "runner", program], transport);
       expect(r).toMatchObject({ code: 0, out: "hello, oz\ntwo\n", err: "" });
     }
-    // the guest keeps what the file defined
+    // the guest keeps what the file defined; eval prints the guest's Transcript output first, as run does
     expect((await run(["eval", "runner", "(Greeter new name: 'again') greeting"])).out).toBe("'hello, again'\n");
+    for (const transport of ["grpc", "ws"] as const) {
+      expect(await run(["eval", "runner", "Transcript show: 'shown'; cr. 6 * 7"], transport)).toMatchObject({ code: 0, out: "shown\n42\n" });
+    }
+    expect(JSON.parse((await run(["eval", "runner", "--json", "Transcript show: 'not in json'; cr. 1"])).out)).toEqual({ ok: true, printString: "1" });
     const failing = path.join(dir, "failing.st");
     fs.writeFileSync(failing, "Transcript show: 'before'; cr!\n\nnil frobnicate!\n\nTranscript show: 'not reached'; cr!\n");
     const failed = await run(["run", "runner", failing]);

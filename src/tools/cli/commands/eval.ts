@@ -3,6 +3,7 @@ import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "../io.js";
 import { parseArgs, UsageError } from "../args.js";
 import { REMOTE_OPTIONS, REMOTE_USAGE, explicitRemote, withClient } from "../remote.js";
 import { openLocal } from "../local.js";
+import { echoingTranscript } from "./run.js";
 import { MembraneError, type EvaluationResult, type ObjectSpace } from "../../../membrane/objectSpace.js";
 
 /** Evaluates and prints the result (or the error); answers the exit code. */
@@ -42,7 +43,8 @@ the printString of its value.
 Without a daemon (no --remote and no $OZ_REMOTE, or --local): in a fresh session on the kernel image (or
 IMAGE), which is not saved; Transcript output goes to stdout first.
 With --remote URL or $OZ_REMOTE: in the daemon's guest GUEST, whatever its state (running, paused,
-crashed: surgery); the guest's Transcript output goes to its log ('oz logs GUEST').
+crashed: surgery); the Transcript output the guest writes meanwhile is printed first (it also stays in
+the guest's log, 'oz logs GUEST'; with --json it is not printed).
 
 --budget MS stops the evaluation after MS milliseconds of CPU (default: no limit).
 --json prints {"ok": true, "printString": ...} or {"ok": false, "errorClass", "messageText", "stack"}.
@@ -86,7 +88,10 @@ and message are printed on stderr, then the Smalltalk stack), 2 for bad usage, 3
       return EXIT_USAGE;
     }
     const [guest, source] = positional;
-    return withClient(remote, options, io.env, (client) => evaluateAndPrint(client.space(guest), source, io, { json, budgetMs }));
+    return withClient(remote, options, io.env, (client) =>
+      json
+        ? evaluateAndPrint(client.space(guest), source, io, { json, budgetMs })
+        : echoingTranscript(client, guest, io, (later) => evaluateAndPrint(client.space(guest), source, later, { json, budgetMs })));
   },
 };
 

@@ -20,37 +20,46 @@ function readSource(io: CommandIO, file: string): string | undefined {
 }
 
 /**
- * Files `text` into a daemon's running guest, printing the Transcript output the guest writes meanwhile
- * (its event feed: subscribed before the first doit, so nothing is missed).
+ * Runs `body` while printing on stdout the Transcript output `guest` writes meanwhile (its event feed,
+ * subscribed before `body` starts, so nothing is missed). What `body` itself prints (through the io it is
+ * given) comes after that output, once the feed has been quiet for a moment, as it would locally.
  */
-async function runInGuest(client: OzClient, guest: string, file: string, text: string, io: CommandIO, budgetMs: number | undefined): Promise<number> {
-  const { fileIn, formatFailure } = await import("../../fileIn.js");
+export async function echoingTranscript<T>(client: OzClient, guest: string, io: CommandIO, body: (io: CommandIO) => Promise<T>): Promise<T> {
   let lastEvent = Date.now();
-  let ended: Error | undefined;
+  let ended = false;
   const unsubscribe = client.hypervisor.subscribe(
     (e) => {
       if (e.type !== "transcript") return;
       lastEvent = Date.now();
       io.out(e.text);
     },
-    { guests: [guest], onEnd: (error) => (ended = error) },
+    { guests: [guest], onEnd: () => (ended = true) },
   );
+  const deferred: Array<() => void> = [];
+  const later: CommandIO = { ...io, out: (text) => deferred.push(() => io.out(text)), err: (text) => deferred.push(() => io.err(text)) };
   try {
-    await client.hypervisor.info(guest); // an unknown guest is refused here, before anything is filed in
-    const outcome = await fileIn(client.space(guest), text, { fileName: file, doitBudgetMs: budgetMs });
-    // let the Transcript output of the last doits arrive: until the feed is quiet for a moment
+    await client.hypervisor.info(guest); // an unknown guest is refused here, before anything runs
+    const result = await body(later);
     const start = Date.now();
     while (!ended && Date.now() - lastEvent < QUIET_MS && Date.now() - start < MAX_DRAIN_MS) {
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
-    if (!outcome.ok) {
-      io.err(`${formatFailure(outcome)}\n`);
-      return EXIT_FAILURE;
-    }
-    return EXIT_OK;
+    return result;
   } finally {
     unsubscribe();
+    for (const write of deferred) write();
   }
+}
+
+/** Files `text` into a daemon's running guest, echoing its Transcript output. */
+async function runInGuest(client: OzClient, guest: string, file: string, text: string, io: CommandIO, budgetMs: number | undefined): Promise<number> {
+  const { fileIn, formatFailure } = await import("../../fileIn.js");
+  const outcome = await echoingTranscript(client, guest, io, () => fileIn(client.space(guest), text, { fileName: file, doitBudgetMs: budgetMs }));
+  if (!outcome.ok) {
+    io.err(`${formatFailure(outcome)}\n`);
+    return EXIT_FAILURE;
+  }
+  return EXIT_OK;
 }
 
 export const runCommand: Command = {
