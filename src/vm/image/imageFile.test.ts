@@ -15,7 +15,7 @@ import { crc32 } from "./crc32.js";
 import { Interpreter } from "../interpreter/interpreter.js";
 import { memoryHost } from "../host.js";
 import { Collector } from "../memory/gc.js";
-import { HEADER_WORDS, HEAP_START, type ObjectMemory } from "../memory/heap.js";
+import { COLLECTOR_FLAGS, FLAG_READ_ONLY, HEADER_WORDS, HEAP_START, type ObjectMemory } from "../memory/heap.js";
 import { Format } from "../memory/format.js";
 import { Special } from "../memory/special.js";
 import { smallIntOop, type Oop } from "../memory/oop.js";
@@ -141,7 +141,21 @@ describe("the round trip", () => {
     st.mem.storePointer(old.oop, 0, st.array([]));
     expect(st.mem.remembered.length).toBeGreaterThan(0);
     const loaded = readImage(writeImage(st.mem));
-    for (const oop of objectsOf(loaded)) expect(loaded.flagsOf(oop)).toBe(0);
+    for (const oop of objectsOf(loaded)) expect(loaded.flagsOf(oop) & COLLECTOR_FLAGS).toBe(0);
+  });
+
+  it("keeps the read-only flag of objects, byte-identically", () => {
+    const st = populated();
+    const readOnly = st.mem.newHandle(st.array([st.mem.nilOop]));
+    const writable = st.mem.newHandle(st.array([st.mem.nilOop]));
+    st.mem.setReadOnly(readOnly.oop, true);
+    st.vm.collect(true);
+    const bytes = writeImage(st.mem);
+    const loaded = readImage(bytes);
+    expect(loaded.flagsOf(readOnly.oop)).toBe(FLAG_READ_ONLY);
+    expect(loaded.isReadOnly(readOnly.oop)).toBe(true);
+    expect(loaded.isReadOnly(writable.oop)).toBe(false);
+    expect(writeImage(loaded)).toEqual(bytes);
   });
 });
 
@@ -281,6 +295,7 @@ describe("refusals", () => {
       expect(refusal(setHeapWord(good, array + 4, (header & ~(31 << 3)) | (16 << 3)))).toMatch(/invalid format 16/);
       expect(refusal(setHeapWord(good, array + 4, header | 1))).toMatch(/collector flags set/);
       expect(refusal(setHeapWord(good, array + 4, header | 2))).toMatch(/collector flags set/);
+      expect(() => readImage(setHeapWord(good, array + 4, header | 4))).not.toThrow(); // read-only: allowed
     });
 
     it("refuses class references and pointer fields that do not designate objects", () => {

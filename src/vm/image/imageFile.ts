@@ -11,7 +11,7 @@
  * field designates an object): a truncated, corrupt or foreign file is refused with a message naming
  * what is wrong.
  */
-import { FLAGS_MASK, HEADER_WORDS, HEAP_START, ObjectMemory, type HeapOptions } from "../memory/heap.js";
+import { COLLECTOR_FLAGS, HEADER_WORDS, HEAP_START, ObjectMemory, type HeapOptions } from "../memory/heap.js";
 import { isValidFormat, isCompiledMethodFormat, Format } from "../memory/format.js";
 import { Special, SPECIAL_OBJECTS_SIZE } from "../memory/special.js";
 import { crc32 } from "./crc32.js";
@@ -29,14 +29,15 @@ export class ImageFormatError extends Error {
 
 /**
  * Serializes a heap. The caller collects garbage first so that the heap is compact; collector flags
- * (the remembered bit of the active context, for one) are cleared in the file, never in the heap.
+ * (the remembered bit of the active context, for one) are cleared in the file, never in the heap. The
+ * read-only flag is part of the object and is kept.
  */
 export function writeImage(mem: ObjectMemory): Uint8Array {
   const heapBytes = mem.freeStart;
   const out = new Uint8Array(IMAGE_HEADER_SIZE + heapBytes);
   out.set(new Uint8Array(mem.buffer, 0, heapBytes), IMAGE_HEADER_SIZE);
   const outWords = new Int32Array(out.buffer, IMAGE_HEADER_SIZE, heapBytes >> 2);
-  for (let oop = HEAP_START; oop < heapBytes; oop = mem.nextObject(oop)) outWords[(oop >> 2) + 1] &= ~FLAGS_MASK;
+  for (let oop = HEAP_START; oop < heapBytes; oop = mem.nextObject(oop)) outWords[(oop >> 2) + 1] &= ~COLLECTOR_FLAGS;
   const view = new DataView(out.buffer);
   out.set(IMAGE_MAGIC, 0);
   view.setUint32(8, IMAGE_VERSION, true);
@@ -112,7 +113,7 @@ export function validateHeap(mem: ObjectMemory, soa: number): void {
     if (oop + HEADER_WORDS * 4 > end) throw new ImageFormatError(`corrupt image: object header at ${oop} runs past the end of the heap`);
     const fmt = (words[i + 1] >> 3) & 31;
     if (!isValidFormat(fmt)) throw new ImageFormatError(`corrupt image: object at ${oop} has invalid format ${fmt}`);
-    if ((words[i + 1] & 7) !== 0) throw new ImageFormatError(`corrupt image: object at ${oop} has collector flags set`);
+    if ((words[i + 1] & COLLECTOR_FLAGS) !== 0) throw new ImageFormatError(`corrupt image: object at ${oop} has collector flags set`);
     const slots = words[i + 2];
     if (slots < 0 || oop + (HEADER_WORDS + slots) * 4 > end) throw new ImageFormatError(`corrupt image: object at ${oop} (${slots} slots) runs past the end of the heap`);
     starts[i] = 1;

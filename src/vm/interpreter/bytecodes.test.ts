@@ -186,6 +186,65 @@ describe("pushes and stores", () => {
     expect(slice.fault?.message).toMatch(/literal constant/);
   });
 
+  it("sends #attemptToAssign:withIndex: instead of storing into a read-only receiver; the pop forms drop its answer", () => {
+    const st = image();
+    st.setGlobal("Log", st.mem.nilOop);
+    const cls = st.defineClass("ReadOnlyHolder", "Object", Array.from({ length: 201 }, (_, i) => `v${i}`));
+    st.compile("ReadOnlyHolder", "attemptToAssign: value withIndex: index Log := {value. index}. ^ value + 1000");
+    const h = st.mem.newHandle(st.mem.instantiate(cls));
+    st.mem.setReadOnly(h.oop, true);
+    const log = () => elements(st, st.global("Log"));
+    const x = int(5);
+    // pop forms: {1. (store x). 2} must be {1. 2}, the variable unchanged, the send made with the 1-based index
+    for (let i = 0; i < 8; i++) {
+      expect(elements(st, run(st, [118, 32, 96 + i, 119, 138, 0x80 | 2, 124], [x], { receiver: h.oop }))).toEqual([int(1), int(2)]);
+      expect(log()).toEqual([x, int(i + 1)]);
+      expect(st.mem.fetchPointer(h.oop, i)).toBe(st.mem.nilOop);
+    }
+    expect(elements(st, run(st, [118, 32, 130, 40, 119, 138, 0x80 | 2, 124], [x], { receiver: h.oop }))).toEqual([int(1), int(2)]);
+    expect(log()).toEqual([x, int(41)]);
+    expect(elements(st, run(st, [118, 32, 132, 6 << 5, 200, 119, 138, 0x80 | 2, 124], [x], { receiver: h.oop }))).toEqual([int(1), int(2)]);
+    expect(log()).toEqual([x, int(201)]);
+    // store forms leave the answer
+    expect(run(st, [32, 129, 30, 124], [x], { receiver: h.oop })).toBe(int(1005));
+    expect(log()).toEqual([x, int(31)]);
+    expect(run(st, [32, 132, 5 << 5, 199, 124], [x], { receiver: h.oop })).toBe(int(1005));
+    expect(log()).toEqual([x, int(200)]);
+    expect(st.mem.fetchPointer(h.oop, 30)).toBe(st.mem.nilOop);
+    // a writable object again takes the stores
+    st.mem.setReadOnly(h.oop, false);
+    expect(run(st, [32, 96, 120], [x], { receiver: h.oop })).toBe(h.oop);
+    expect(st.mem.fetchPointer(h.oop, 0)).toBe(x);
+  });
+
+  it("drops the answer of a pop form at once when #attemptToAssign:withIndex: is a quick method, and in loops", () => {
+    const st = image({ stressGC: true });
+    const cls = st.defineClass("QuickReadOnly", "Object", ["a"]);
+    st.compile("QuickReadOnly", "attemptToAssign: value withIndex: index ^ self");
+    st.compile("QuickReadOnly", "fill: n 1 to: n do: [:i | a := i]. ^ a");
+    const obj = st.mem.newHandle(st.mem.instantiate(cls));
+    st.mem.setReadOnly(obj.oop, true);
+    expect(elements(st, run(st, [118, 32, 96, 119, 138, 0x80 | 2, 124], [int(5)], { receiver: obj.oop }))).toEqual([int(1), int(2)]);
+    expect(doIt(st, "self fill: 500", obj.oop)).toBe(st.mem.nilOop);
+    st.compile("QuickReadOnly", "attemptToAssign: value withIndex: index ^ {value}");
+    expect(doIt(st, "self fill: 500", obj.oop)).toBe(st.mem.nilOop);
+  });
+
+  it("sends #attemptToAssign:withIndex: to a read-only binding for stores into literal variables (129, 130, 132)", () => {
+    const st = image();
+    st.setGlobal("Log", st.mem.nilOop);
+    st.compile("Association", "attemptToAssign: value withIndex: index Log := {value. index}. ^ 9");
+    const binding = st.association(st.sym("X"), int(0));
+    st.mem.setReadOnly(binding, true);
+    const x = int(5);
+    const log = () => elements(st, st.global("Log"));
+    expect(run(st, [33, 129, 0xc0, 124], [binding, x])).toBe(int(9));
+    expect(log()).toEqual([x, int(2)]);
+    expect(elements(st, run(st, [118, 33, 130, 0xc0, 119, 138, 0x80 | 2, 124], [binding, x]))).toEqual([int(1), int(2)]);
+    expect(run(st, [33, 132, 7 << 5, 0, 124], [binding, x])).toBe(int(9));
+    expect(st.mem.fetchPointer(binding, 1)).toBe(int(0));
+  });
+
   it("compiles variable access to these bytecodes", () => {
     const st = image();
     st.defineClass("Holder", "Object", ["a", "b"]);

@@ -22,14 +22,14 @@
  * semaphore signals and the collector.
  */
 import type { Handle, RootHolder } from "../memory/heap.js";
-import { HEADER_WORDS, ObjectMemory } from "../memory/heap.js";
+import { FLAG_READ_ONLY, HEADER_WORDS, ObjectMemory } from "../memory/heap.js";
 import { Special, SPECIAL_SELECTORS } from "../memory/special.js";
 import { MAX_SMALLINT, MIN_SMALLINT, type Oop } from "../memory/oop.js";
 import { Format } from "../memory/format.js";
 import type { VMHost } from "../host.js";
 import type { Fault, SliceBudget, SliceResult, StopReason } from "./slice.js";
 import { activateMethod, send, superSend } from "./sends.js";
-import { returnFromMethod, returnFromBlock } from "./returns.js";
+import { cannotAssign, returnFromMethod, returnFromBlock } from "./returns.js";
 import { pushClosure, pushNewArray, popIntoNewArray } from "./contexts.js";
 import { checkForInterrupts } from "./interrupts.js";
 import { mustBeBoolean } from "./sends.js";
@@ -135,6 +135,12 @@ export class Interpreter implements RootHolder {
   /** optional trace of every executed bytecode (see trace.ts) */
   trace: ((vm: Interpreter) => void) | null = null;
   readonly extraRoots: RootHolder[] = [];
+  /**
+   * Contexts running #attemptToAssign:withIndex: for a store-and-pop bytecode: their answer is dropped
+   * when they return (see cannotAssign in returns.ts). While any is pending, every return takes the
+   * general path, which looks here.
+   */
+  readonly discardingContexts: Oop[] = [];
 
   constructor(mem: ObjectMemory, host: VMHost, options: InterpreterOptions = {}) {
     this.mem = mem;
@@ -200,6 +206,8 @@ export class Interpreter implements RootHolder {
 
   visitRoots(visit: (oop: Oop) => Oop): void {
     if (this.activeContext !== 0) this.activeContext = visit(this.activeContext);
+    const discarding = this.discardingContexts;
+    for (let i = 0; i < discarding.length; i++) discarding[i] = visit(discarding[i]);
     for (const holder of this.extraRoots) holder.visitRoots(visit);
   }
 
@@ -376,6 +384,8 @@ export class Interpreter implements RootHolder {
     let nil = this.mem.nilOop;
     let trueOop = this.mem.trueOop;
     let falseOop = this.mem.falseOop;
+    // no context is waiting to drop its answer (it changes only on paths that reload the registers)
+    let plainReturns = this.discardingContexts.length === 0;
     let n = 0;
     try {
       for (;;) {
@@ -412,10 +422,15 @@ export class Interpreter implements RootHolder {
             words[++sp] = words[(assoc >> 2) + HEADER_WORDS + 1];
             continue;
           }
-          // pop into receiver variable
+          // pop into receiver variable (a read-only receiver is sent #attemptToAssign:withIndex: instead)
           case 96: case 97: case 98: case 99: case 100: case 101: case 102: case 103:
-            this.mem.storePointer(rcvr, b & 7, words[sp--]);
-            continue;
+            if ((words[(rcvr >> 2) + 1] & FLAG_READ_ONLY) === 0) {
+              this.mem.storePointer(rcvr, b & 7, words[sp--]);
+              continue;
+            }
+            this.ip = ip; this.sp = sp;
+            cannotAssign(this, rcvr, b & 7, true);
+            break;
           // pop into temporary
           case 104: case 105: case 106: case 107: case 108: case 109: case 110: case 111:
             words[base + STACK + (b & 7)] = words[sp--];
@@ -635,7 +650,7 @@ export class Interpreter implements RootHolder {
               const target = words[base + SENDER];
               const tbase = (target >> 2) + HEADER_WORDS;
               const tpc = words[tbase + PC];
-              if ((target & 3) === 0 && target !== nil && (tpc & 1) === 1) {
+              if ((target & 3) === 0 && target !== nil && (tpc & 1) === 1 && plainReturns) {
                 words[base + SENDER] = nil;
                 words[base + PC] = nil;
                 if (this.reclaimableContexts > 0) {
@@ -729,7 +744,8 @@ export class Interpreter implements RootHolder {
                   continue;
                 }
                 const index = words[sp - argCount + 1];
-                if ((index & 1) === 1 && index >> 1 >= 1 && index >> 1 <= size) {
+                // at:put: on a read-only array takes the primitive, which fails with #'no modification'
+                if ((index & 1) === 1 && index >> 1 >= 1 && index >> 1 <= size && (prim === 60 || (words[(receiver >> 2) + 1] & FLAG_READ_ONLY) === 0)) {
                   this.interruptCounter--;
                   this.sendCount++;
                   const slot = (receiver >> 2) + HEADER_WORDS + (index >> 1) - 1;
@@ -779,6 +795,7 @@ export class Interpreter implements RootHolder {
         nil = this.mem.nilOop;
         trueOop = this.mem.trueOop;
         falseOop = this.mem.falseOop;
+        plainReturns = this.discardingContexts.length === 0;
       }
       if (this.stopReason === null && this.activeContext !== 0) {
         this.ip = ip;
@@ -849,10 +866,18 @@ export class Interpreter implements RootHolder {
     const index = d & 63;
     const value = this.words[this.sp];
     switch (d >> 6) {
-      case 0: this.mem.storePointer(this.receiver, index, value); break;
+      case 0:
+        if (this.mem.isReadOnly(this.receiver)) return cannotAssign(this, this.receiver, index, pop);
+        this.mem.storePointer(this.receiver, index, value);
+        break;
       case 1: this.words[this.ctxBase + STACK + index] = value; break;
       case 2: this.stop("fault", { kind: "vmError", message: "store into a literal constant" }); return;
-      case 3: this.mem.storePointer(this.literal(index), 1, value); break;
+      case 3: {
+        const binding = this.literal(index);
+        if (this.mem.isReadOnly(binding)) return cannotAssign(this, binding, 1, pop);
+        this.mem.storePointer(binding, 1, value);
+        break;
+      }
     }
     if (pop) this.sp--;
   }
@@ -865,9 +890,16 @@ export class Interpreter implements RootHolder {
       case 2: this.push(this.mem.fetchPointer(this.receiver, operand)); break;
       case 3: this.push(this.literal(operand)); break;
       case 4: this.push(this.mem.fetchPointer(this.literal(operand), 1)); break;
-      case 5: this.mem.storePointer(this.receiver, operand, this.words[this.sp]); break;
-      case 6: this.mem.storePointer(this.receiver, operand, this.words[this.sp--]); break;
-      case 7: this.mem.storePointer(this.literal(operand), 1, this.words[this.sp]); break;
+      case 5: case 6:
+        if (this.mem.isReadOnly(this.receiver)) cannotAssign(this, this.receiver, operand, d >> 5 === 6);
+        else this.mem.storePointer(this.receiver, operand, d >> 5 === 6 ? this.words[this.sp--] : this.words[this.sp]);
+        break;
+      case 7: {
+        const binding = this.literal(operand);
+        if (this.mem.isReadOnly(binding)) cannotAssign(this, binding, 1, false);
+        else this.mem.storePointer(binding, 1, this.words[this.sp]);
+        break;
+      }
     }
   }
 

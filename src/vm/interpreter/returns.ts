@@ -4,6 +4,9 @@
  * #cannotReturn:. If a context marked by primitive 198 (`ensure:` / `ifCurtailed:`) lies between, the
  * VM sends #aboutToReturn:through: to the active context and the image runs the unwind blocks (Squeak's
  * protocol); the image then finishes the return itself.
+ *
+ * Stores into read-only objects (cannotAssign) live here too, since their store-and-pop forms need the
+ * return path: the answer of #attemptToAssign:withIndex: is dropped when it comes back.
  */
 import type { Interpreter } from "./interpreter.js";
 import { HEADER_WORDS } from "../memory/heap.js";
@@ -30,6 +33,7 @@ export function returnFromBlock(vm: Interpreter, value: Oop): void {
 }
 
 function returnTo(vm: Interpreter, target: Oop, value: Oop): void {
+  const discard = vm.discardingContexts.length > 0 && takeDiscarding(vm, vm.activeContext);
   const w = vm.words;
   const tbase = (target >> 2) + HEADER_WORDS;
   const nil = vm.mem.nilOop;
@@ -54,8 +58,12 @@ function returnTo(vm: Interpreter, target: Oop, value: Oop): void {
   vm.receiver = w[tbase + RECEIVER];
   vm.ip = method + 11 + (pc >> 1);
   const sp = tbase + 6 + (w[tbase + STACKP] >> 1);
-  w[sp] = value;
-  vm.sp = sp;
+  if (discard) {
+    vm.sp = sp - 1;
+  } else {
+    w[sp] = value;
+    vm.sp = sp;
+  }
   if (target < vm.mem.youngStart) vm.mem.remember(target);
 }
 
@@ -68,6 +76,7 @@ function nonLocalReturn(vm: Interpreter, value: Oop): void {
     return;
   }
   const target = mem.fetchPointer(home, SENDER);
+  const discard = vm.discardingContexts.length > 0 && takeDiscarding(vm, home);
   // the home is the bottom context of a host job (a doit): the return answers the job
   const toHost = target === nil && isHostJob(vm);
   if (!toHost && !isLiveContext(vm, target)) {
@@ -99,7 +108,50 @@ function nonLocalReturn(vm: Interpreter, value: Oop): void {
     return;
   }
   vm.fetchContextRegisters(target);
-  vm.words[++vm.sp] = value;
+  if (!discard) vm.words[++vm.sp] = value;
+}
+
+/**
+ * A store into an instance variable of `target` (0-based `index`), or into the value of a read-only
+ * binding, found the object read-only: instead of storing, send `target attemptToAssign: value
+ * withIndex: index + 1` (special object selectorAttemptToAssign). Its answer is what the store leaves on
+ * the stack; a store-and-pop (`pop`) leaves nothing: the answer is dropped when the context running
+ * #attemptToAssign:withIndex: returns (or at once if a primitive or quick method answered). The store's
+ * value is on top of the stack, and vm.ip is already past the store bytecode.
+ */
+export function cannotAssign(vm: Interpreter, target: Oop, index: number, pop: boolean): void {
+  if (!hasStackRoom(vm, 2)) {
+    stackOverflow(vm, "the arguments of #attemptToAssign:withIndex:");
+    return;
+  }
+  const w = vm.words;
+  const value = w[vm.sp];
+  w[vm.sp] = target;
+  vm.push(value);
+  vm.push(((index + 1) << 1) | 1);
+  const sender = vm.activeContext;
+  sendSynthetic(vm, vm.mem.specialObject(Special.selectorAttemptToAssign), 2);
+  if (!pop || vm.stopReason === "fault") return;
+  if (vm.activeContext === sender) {
+    vm.sp--;
+  } else if (vm.activeContext !== 0 && vm.words[vm.ctxBase + SENDER] === sender) {
+    vm.discardingContexts.push(vm.activeContext);
+  }
+}
+
+/**
+ * Whether `ctx` runs an #attemptToAssign:withIndex: whose answer must be dropped; forgets it, and any
+ * entry whose context died without returning (an exception unwound it).
+ */
+function takeDiscarding(vm: Interpreter, ctx: Oop): boolean {
+  const list = vm.discardingContexts;
+  let found = false;
+  for (let i = list.length - 1; i >= 0; i--) {
+    const entry = list[i];
+    if (entry === ctx) found = true;
+    if (entry === ctx || (vm.words[(entry >> 2) + HEADER_WORDS + PC] & 1) === 0) list.splice(i, 1);
+  }
+  return found;
 }
 
 function isHostJob(vm: Interpreter): boolean {

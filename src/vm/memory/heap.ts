@@ -4,7 +4,7 @@
  * Layout. An object is a 3-word header followed by its body, word aligned:
  *
  *   word 0  class oop (0 while a bootstrap object is still classless)
- *   word 1  flags (bits 0-2) | format (bits 3-7) | identity hash (bits 8-29)
+ *   word 1  flags (bits 0-2: mark, remembered, read-only) | format (bits 3-7) | identity hash (bits 8-29)
  *   word 2  number of body slots (32-bit words)
  *   body    pointers, 32-bit words, or bytes (format 8..15 record the unused bytes of the last word)
  *
@@ -30,7 +30,11 @@ export const HEAP_START = 16;
 
 export const FLAG_MARK = 1;
 export const FLAG_REMEMBERED = 2;
+/** The object is read-only (Pharo's "immutable" bit): stores into it fail or send #attemptToAssign:withIndex:. */
+export const FLAG_READ_ONLY = 4;
 export const FLAGS_MASK = 7;
+/** The flags only the collector uses, never set between collections nor in image files. */
+export const COLLECTOR_FLAGS = FLAG_MARK | FLAG_REMEMBERED;
 export const HASH_BITS = 22;
 export const HASH_MASK = (1 << HASH_BITS) - 1;
 
@@ -157,6 +161,18 @@ export class ObjectMemory {
 
   flagsOf(oop: Oop): number {
     return this.words[(oop >> 2) + 1] & FLAGS_MASK;
+  }
+
+  /** Whether `oop` is read-only; immediates (SmallIntegers, Characters) always are, as in Pharo. */
+  isReadOnly(oop: Oop): boolean {
+    return (oop & 3) !== 0 || (this.words[(oop >> 2) + 1] & FLAG_READ_ONLY) !== 0;
+  }
+
+  /** Sets or clears the read-only flag of the object `oop` (not an immediate). */
+  setReadOnly(oop: Oop, readOnly: boolean): void {
+    const i = (oop >> 2) + 1;
+    if (readOnly) this.words[i] |= FLAG_READ_ONLY;
+    else this.words[i] &= ~FLAG_READ_ONLY;
   }
 
   slotCount(oop: Oop): number {
@@ -363,7 +379,7 @@ export class ObjectMemory {
     for (const listener of this.growListeners) listener();
   }
 
-  /** Copies an object (shallowCopy): same class, format and body, a fresh identity hash. */
+  /** Copies an object (shallowCopy): same class, format and body, a fresh identity hash, writable. */
   clone(oop: Oop): Oop {
     const slots = this.slotCount(oop);
     const fmt = this.formatOf(oop);

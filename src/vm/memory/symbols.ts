@@ -92,6 +92,7 @@ export function internSymbol(mem: ObjectMemory, text: string): Oop {
   }
   const sym = mem.allocateString(mem.specialObject(Special.classByteSymbol), text);
   if (sym === 0) return 0;
+  mem.setReadOnly(sym, true); // symbols are unique: nobody may change one, as in Pharo
   insert(mem, buckets, sym, text);
   mem.storePointer(table, SymbolTableLayout.tally, smallIntOop(tally + 1));
   return sym;

@@ -2,6 +2,10 @@
  * Turns a MethodSpec (host-side description) into a CompiledMethod inside a heap. Literal objects are
  * created in the heap, symbols interned, and bindings resolved through `LiteralEnv`, so nothing of the
  * host ends up in the guest (the transitive closure property of the membrane).
+ *
+ * Literals are read-only, as in Pharo: strings, arrays (and what they hold), byte arrays, floats, large
+ * integers, fractions and scaled decimals get the read-only flag, so that modifying one raises
+ * ModificationForbidden instead of silently changing the method. (Symbols are read-only from birth.)
  */
 import type { ObjectMemory } from "../memory/heap.js";
 import { HEADER_BYTES } from "../memory/heap.js";
@@ -59,8 +63,17 @@ export function allocateText(mem: ObjectMemory, text: string): Oop {
   return oop;
 }
 
-/** Creates a literal object in the heap. */
+/** Creates a literal object in the heap, read-only unless it is a binding or a named primitive's spec. */
 export function materializeLiteral(mem: ObjectMemory, lit: LiteralSpec, env: LiteralEnv): Oop {
+  const oop = createLiteral(mem, lit, env);
+  if ((oop & 3) === 0 && lit.kind !== "binding" && lit.kind !== "methodClass" && lit.kind !== "namedPrimitive"
+    && oop !== mem.nilOop && oop !== mem.trueOop && oop !== mem.falseOop) {
+    mem.setReadOnly(oop, true);
+  }
+  return oop;
+}
+
+function createLiteral(mem: ObjectMemory, lit: LiteralSpec, env: LiteralEnv): Oop {
   switch (lit.kind) {
     case "nil": return mem.nilOop;
     case "true": return mem.trueOop;

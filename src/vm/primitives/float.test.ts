@@ -413,6 +413,8 @@ describe("Float basicAt: and basicAt:put: (38, 39)", () => {
     expectFailure(39, PrimErr.badArgument, f, h.int(1), h.int(-1));
     expectFailure(39, PrimErr.badArgument, f, h.int(1), h.int(2n ** 32n));
     expectFailure(39, PrimErr.badArgument, f, h.int(1), h.float(1));
+    mem.setReadOnly(f, true); // a literal
+    expectFailure(39, PrimErr.noModification, f, h.int(1), h.int(0));
     expect(mem.floatValueOf(f)).toBe(1);
   });
 });

@@ -22,7 +22,7 @@ import { Format } from "../memory/format.js";
 import { MAX_SMALLINT, MIN_SMALLINT, type Oop } from "../memory/oop.js";
 import type { PrimitiveFn } from "./table.js";
 import { PrimErr } from "./errors.js";
-import { answer, answerBool, isFloatObject, newString } from "./support.js";
+import { answer, answerBool, failIfReadOnly, isFloatObject, newString } from "./support.js";
 import {
   answerInteger, integerValueOf, isByteObject, primitiveIntegerFromString, primitiveIntegerPrintString,
   primitiveNormalize,
@@ -382,6 +382,7 @@ function primitiveFloatAtPut(vm: Interpreter, argCount: number): boolean {
   if ((index & 1) !== 1) return vm.failWith(PrimErr.badArgument);
   const i = index >> 1;
   if (i < 1 || i > vm.mem.slotCount(rcvr)) return vm.failWith(PrimErr.badIndex);
+  if (failIfReadOnly(vm, rcvr)) return false;
   const value = integerValueOf(vm.mem, valueOop);
   if (value === undefined || value < 0n || value > 0xffffffffn) return vm.failWith(PrimErr.badArgument);
   vm.mem.storeWord(rcvr, i - 1, Number(value));

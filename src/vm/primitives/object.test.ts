@@ -653,6 +653,75 @@ describe("primitives that accept any receiver", () => {
   });
 });
 
+describe("163/164 read-only objects", () => {
+  it("163 answers the read-only flag (immediates are read-only); 164 sets it and answers the previous value", () => {
+    const h = createHarness();
+    const a = h.array([int(1)]);
+    expectAnswer(h, 163, h.mem.falseOop, a);
+    expectAnswer(h, 163, h.mem.trueOop, int(3));
+    expectAnswer(h, 163, h.mem.trueOop, ch("a"));
+    expectAnswer(h, 164, h.mem.falseOop, a, h.mem.trueOop);
+    expectAnswer(h, 163, h.mem.trueOop, a);
+    expectAnswer(h, 164, h.mem.trueOop, a, h.mem.trueOop);
+    expectAnswer(h, 164, h.mem.trueOop, a, h.mem.falseOop);
+    expect(h.mem.isReadOnly(a)).toBe(false);
+  });
+
+  it("163 fails with more than one argument; 164 fails for immediates, contexts and non-booleans", () => {
+    const h = createHarness();
+    const a = h.array([int(1)]);
+    expectFail(h, 163, PrimErr.badNumArgs, a, a, a);
+    expectFail(h, 164, PrimErr.badReceiver, int(3), h.mem.trueOop);
+    expectFail(h, 164, PrimErr.badReceiver, h.context(), h.mem.trueOop);
+    expectFail(h, 164, PrimErr.badArgument, a, int(1));
+    expectFail(h, 164, PrimErr.badNumArgs, a);
+  });
+
+  it("the primitives that modify their receiver fail with noModification, changing nothing", () => {
+    const h = createHarness();
+    const { mem, classes } = h;
+    const readOnly = (oop: Oop): Oop => {
+      mem.setReadOnly(oop, true);
+      return oop;
+    };
+    const a = readOnly(h.array([int(1), int(2)]));
+    expectFail(h, 61, PrimErr.noModification, a, int(1), int(9));
+    expectFail(h, 61, PrimErr.badIndex, a, int(3), int(9)); // a bad index still says so
+    expectFail(h, 74, PrimErr.noModification, a, int(1), int(9));
+    expectFail(h, 174, PrimErr.noModification, a, int(1), int(9));
+    expectFail(h, 105, PrimErr.noModification, a, int(1), int(1), h.array([int(5)]), int(1));
+    expect(mem.fetchPointer(a, 0)).toBe(int(1));
+    const s = readOnly(h.bytes([97, 98], "ByteString"));
+    expectFail(h, 64, PrimErr.noModification, s, int(1), ch("x"));
+    expectFail(h, 61, PrimErr.noModification, s, int(1), ch("x"));
+    const b = readOnly(h.bytes([1, 2, 3, 4]));
+    expectFail(h, 144, PrimErr.noModification, b, int(1), int(5));
+    expectFail(h, 145, PrimErr.noModification, b, int(7));
+    expect([mem.fetchByte(b, 0), mem.fetchByte(b, 1)]).toEqual([1, 2]);
+    const w = readOnly(h.wordArray([1]));
+    expectFail(h, 166, PrimErr.noModification, w, int(1), int(5));
+    const p = readOnly(h.instance("Point", [int(1), int(2)]));
+    expectFail(h, 74, PrimErr.noModification, p, int(1), int(9));
+    expectFail(h, 168, PrimErr.noModification, p, h.instance("Point", [int(3), int(4)]));
+    expectFail(h, 115, PrimErr.noModification, p, h.association(int(0), int(0)));
+    expectFail(h, 160, PrimErr.noModification, classes.Association, p);
+    expect(mem.classOfPointer(p)).toBe(classes.Point);
+    expect(mem.fetchPointer(p, 0)).toBe(int(1));
+    const { m } = method(h);
+    readOnly(m);
+    expectFail(h, 69, PrimErr.noModification, m, int(2), int(7));
+  });
+
+  it("148 copies a read-only object into a writable one", () => {
+    const h = createHarness();
+    const a = h.array([int(1)]);
+    h.mem.setReadOnly(a, true);
+    const copy = ok(h, 148, a);
+    expect(h.mem.isReadOnly(copy)).toBe(false);
+    expect(h.mem.isReadOnly(a)).toBe(true);
+  });
+});
+
 describe("coverage", () => {
   it("exercises every primitive of the area, succeeding and failing", () => {
     // 176 maxIdentityHash answers a constant whatever it is sent to

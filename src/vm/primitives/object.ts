@@ -1,6 +1,7 @@
 /**
  * Object primitives: indexed access (60-64, 68/69, 73/74, 143/144, 165/166, 173/174), instantiation
- * (70, 71), identity and class (75, 110, 111, 115, 160, 169, 175, 176), copying (105, 145, 148, 168),
+ * (70, 71), identity and class (75, 110, 111, 115, 160, 169, 175, 176), read-only flag (163, 164), copying
+ * (105, 145, 148, 168),
  * characters (170, 171), pointsTo (132) and sizes (181, 182). Squeak numbering and semantics, with one
  * Oz rule for byte objects (below).
  *
@@ -20,7 +21,8 @@
  *
  * Failure codes: a receiver that cannot do it (immediate, not indexable, wrong format) badReceiver; an
  * index that is not a SmallInteger badArgument; an index out of range badIndex; a value that cannot be
- * stored badArgument; allocation beyond the heap limit insufficientObjectMemory.
+ * stored badArgument; allocation beyond the heap limit insufficientObjectMemory; a store into a read-only
+ * object (its header's read-only flag, see heap.ts) noModification, once the receiver and index are valid.
  */
 import type { Interpreter } from "../interpreter/interpreter.js";
 import type { PrimitiveFn } from "./table.js";
@@ -34,7 +36,7 @@ import { ContextLayout, CONTEXT_FIXED_SIZE } from "../memory/layout.js";
 import { MAX_CHARACTER, characterOop, isCharacter, type Oop } from "../memory/oop.js";
 import { bigIntValueOf, integerObjectOf, isLargeInteger } from "../memory/integers.js";
 import { PrimErr } from "./errors.js";
-import { answer, answerBool } from "./support.js";
+import { answer, answerBool, failIfReadOnly } from "./support.js";
 
 // ---------------------------------------------------------------- shared helpers (also used by storage.ts, string.ts)
 
@@ -248,7 +250,7 @@ function commonAtPut(vm: Interpreter, argCount: number, as: As): boolean {
   const rcvr = vm.stackValue(2);
   const value = vm.stackValue(0);
   const i = checkedIndex(vm, rcvr, vm.stackValue(1));
-  if (i < 0) return false;
+  if (i < 0 || failIfReadOnly(vm, rcvr)) return false;
   if (!storeElement(vm, rcvr, i, value, as)) return false;
   vm.popThenPush(argCount + 1, value);
   return true;
@@ -307,7 +309,7 @@ function primitiveObjectAtPut(vm: Interpreter, argCount: number): boolean {
   const method = vm.stackValue(2);
   const value = vm.stackValue(0);
   const i = literalIndex(vm, method, vm.stackValue(1));
-  if (i < 0) return false;
+  if (i < 0 || failIfReadOnly(vm, method)) return false;
   if (i === 1) {
     const old = mem.fetchPointer(method, 0);
     if ((value & 1) !== 1 || ((value >> 10) & 0xff) !== ((old >> 10) & 0xff)) return vm.failWith(PrimErr.badArgument);
@@ -423,6 +425,7 @@ function primitiveInstVarAtPut(vm: Interpreter, argCount: number): boolean {
   if (rcvr === vm.activeContext) vm.storeContextRegisters();
   const i = index >> 1;
   const fixed = mem.fixedFieldsOf(rcvr);
+  if (i >= 1 && i <= fixed + basicSizeOf(vm, rcvr) && failIfReadOnly(vm, rcvr)) return false;
   if (i >= 1 && i <= fixed) {
     if (!prepareContextFieldStore(vm, rcvr, i - 1, value)) return false;
     mem.storePointer(rcvr, i - 1, value);
@@ -475,7 +478,7 @@ function primitiveSlotAtPut(vm: Interpreter, argCount: number): boolean {
   const rcvr = vm.stackValue(2);
   const value = vm.stackValue(0);
   const i = checkedSlotIndex(vm, rcvr, vm.stackValue(1));
-  if (i < 0) return false;
+  if (i < 0 || failIfReadOnly(vm, rcvr)) return false;
   if (isPointersFormat(mem.formatOf(rcvr))) {
     if (!prepareContextFieldStore(vm, rcvr, i - 1, value)) return false;
     mem.storePointer(rcvr, i - 1, value);
@@ -525,7 +528,7 @@ function primitiveShortAtPut(vm: Interpreter, argCount: number): boolean {
   const rcvr = vm.stackValue(2);
   const value = vm.stackValue(0);
   const i = checkedUnitIndex(vm, rcvr, vm.stackValue(1), 2, false);
-  if (i < 0) return false;
+  if (i < 0 || failIfReadOnly(vm, rcvr)) return false;
   if ((value & 1) !== 1 || value >> 1 < -0x8000 || value >> 1 > 0x7fff) return vm.failWith(PrimErr.badArgument);
   const at = rcvr + HEADER_BYTES + (i - 1) * 2;
   const b = vm.mem.bytes;
@@ -550,7 +553,7 @@ function primitiveIntegerAtPut(vm: Interpreter, argCount: number): boolean {
   const rcvr = vm.stackValue(2);
   const value = vm.stackValue(0);
   const i = checkedUnitIndex(vm, rcvr, vm.stackValue(1), 4, true);
-  if (i < 0) return false;
+  if (i < 0 || failIfReadOnly(vm, rcvr)) return false;
   const v = signed32BitValueOf(vm.mem, value);
   if (v === undefined) return vm.failWith(PrimErr.badArgument);
   vm.mem.storeWord(rcvr, i - 1, v);
@@ -565,6 +568,7 @@ function primitiveConstantFill(vm: Interpreter, argCount: number): boolean {
   const rcvr = vm.stackValue(1);
   const value = vm.stackValue(0);
   if (bitsByteSize(mem, rcvr) < 0) return vm.failWith(PrimErr.badReceiver);
+  if (failIfReadOnly(vm, rcvr)) return false;
   if (isWordsFormat(mem.formatOf(rcvr))) {
     const word = positive32BitValueOf(mem, value);
     if (word === undefined) return vm.failWith(PrimErr.badArgument);
@@ -651,6 +655,7 @@ function primitiveChangeClass(vm: Interpreter, argCount: number): boolean {
   if ((model & 3) !== 0) return vm.failWith(PrimErr.badArgument);
   const cls = mem.classOfPointer(model);
   if (!canAdopt(mem, rcvr, cls)) return vm.failWith(PrimErr.inappropriate);
+  if (failIfReadOnly(vm, rcvr)) return false;
   mem.setClass(rcvr, cls);
   vm.methodCache.flush();
   vm.pop(argCount);
@@ -666,6 +671,7 @@ function primitiveAdoptInstance(vm: Interpreter, argCount: number): boolean {
   if (!isBehavior(mem, cls)) return vm.failWith(PrimErr.badReceiver);
   if ((obj & 3) !== 0 || obj === mem.nilOop || obj === mem.trueOop || obj === mem.falseOop) return vm.failWith(PrimErr.badArgument);
   if (!canAdopt(mem, obj, cls)) return vm.failWith(PrimErr.inappropriate);
+  if (failIfReadOnly(vm, obj)) return false;
   mem.setClass(obj, cls);
   vm.methodCache.flush();
   vm.pop(argCount);
@@ -691,6 +697,30 @@ function primitiveObjectPointsTo(vm: Interpreter, argCount: number): boolean {
   const words = mem.words;
   for (let i = first; i < last; i++) if (words[base + i] === target) return answerBool(vm, argCount, true);
   return answerBool(vm, argCount, false);
+}
+
+// ---------------------------------------------------------------- read-only objects
+
+/** 163: Object>>isReadOnlyObject — immediates are read-only (mirror: object isReadOnlyObject) */
+function primitiveGetImmutability(vm: Interpreter, argCount: number): boolean {
+  if (argCount > 1) return vm.failWith(PrimErr.badNumArgs);
+  return answerBool(vm, argCount, vm.mem.isReadOnly(vm.stackValue(0)));
+}
+
+/**
+ * 164: Object>>setIsReadOnlyObject: aBoolean — sets the read-only flag and answers its previous value.
+ * Immediates and contexts cannot change (badReceiver), as in Pharo.
+ */
+function primitiveSetImmutability(vm: Interpreter, argCount: number): boolean {
+  if (argCount !== 1) return vm.failWith(PrimErr.badNumArgs);
+  const mem = vm.mem;
+  const rcvr = vm.stackValue(1);
+  const flag = vm.stackValue(0);
+  if ((rcvr & 3) !== 0 || isContextObject(mem, rcvr)) return vm.failWith(PrimErr.badReceiver);
+  if (flag !== mem.trueOop && flag !== mem.falseOop) return vm.failWith(PrimErr.badArgument);
+  const was = mem.isReadOnly(rcvr);
+  mem.setReadOnly(rcvr, flag === mem.trueOop);
+  return answerBool(vm, argCount, was);
 }
 
 // ---------------------------------------------------------------- copying
@@ -730,6 +760,7 @@ function primitiveCopyObject(vm: Interpreter, argCount: number): boolean {
   if ((source & 3) !== 0 || mem.classOfPointer(source) !== mem.classOfPointer(rcvr) || mem.slotCount(source) !== mem.slotCount(rcvr)) {
     return vm.failWith(PrimErr.badArgument);
   }
+  if (failIfReadOnly(vm, rcvr)) return false;
   const n = mem.slotCount(rcvr);
   for (let i = 0; i < n; i++) mem.storePointer(rcvr, i, mem.fetchPointer(source, i));
   vm.pop(argCount);
@@ -765,6 +796,7 @@ function primitiveReplaceFromTo(vm: Interpreter, argCount: number): boolean {
   const dstSize = basicSizeOf(vm, dst);
   const srcSize = basicSizeOf(vm, src);
   if (start < 1 || count < 0 || stop > dstSize || repStart < 1 || repStart - 1 + count > srcSize) return vm.failWith(PrimErr.badIndex);
+  if (failIfReadOnly(vm, dst)) return false;
   if (count === 0) return answer(vm, argCount, dst);
   if (family === 1) {
     const to = mem.bodyIndex(dst) + mem.fixedFieldsOf(dst) + start - 1;
@@ -865,6 +897,8 @@ export const objectPrimitives: Record<number, PrimitiveFn> = {
   145: primitiveConstantFill,
   148: primitiveClone,
   160: primitiveAdoptInstance,
+  163: primitiveGetImmutability,
+  164: primitiveSetImmutability,
   165: primitiveIntegerAt,
   166: primitiveIntegerAtPut,
   168: primitiveCopyObject,

@@ -307,6 +307,7 @@ function primitiveSocketReceive(vm: Interpreter, argCount: number): boolean {
     if (!isByteObject(vm, buffer) || start === undefined || count === undefined || start < 1 || count < 0 || start - 1 + count > vm.mem.byteLength(buffer)) {
       return failWith(vm, state, "invalid", "receiveDataInto: needs a String or ByteArray and a range inside it");
     }
+    if (vm.mem.isReadOnly(buffer)) return failWith(vm, state, "invalid", "receiveDataInto: cannot fill a read-only buffer");
     const data = adapter.receive(id, count);
     storeBytes(vm, buffer, start, data);
     return answer(vm, argCount, integerResult(vm, data.length));

@@ -97,6 +97,14 @@ describe("become primitives", () => {
     expectFail(h, 248, PrimErr.badReceiver, int(3), h.array([b]));
     expectFail(h, 248, PrimErr.badNumArgs, h.array([a]));
     expect(mem.fetchPointer(x, 0)).toBe(a);
+    // read-only objects cannot become others, nor (two-way) be exchanged
+    mem.setReadOnly(a, true);
+    for (const n of [72, 248]) expectFail(h, n, PrimErr.noModification, h.array([a]), h.array([b]));
+    expectFail(h, 249, PrimErr.noModification, h.array([a]), h.array([b]), mem.trueOop);
+    expectFail(h, 128, PrimErr.noModification, h.array([a]), h.array([b]));
+    expectFail(h, 128, PrimErr.noModification, h.array([b]), h.array([a]));
+    ok(h, 72, h.array([b]), h.array([a])); // a read-only target is fine
+    expect(mem.fetchPointer(x, 0)).toBe(a);
   });
 
   it("updates the interpreter's receiver register and keeps the young collector right", () => {

@@ -22,7 +22,7 @@ import { allInstancesOf, allObjects, firstObject, nextInstanceAfter, objectAfter
 import { integerObjectOf } from "../memory/integers.js";
 import type { Oop } from "../memory/oop.js";
 import { PrimErr } from "./errors.js";
-import { answer } from "./support.js";
+import { answer, failIfReadOnly } from "./support.js";
 import { allocateWithRetry, isBehavior, stressPoint } from "./object.js";
 
 // ---------------------------------------------------------------- become
@@ -48,6 +48,8 @@ function arrayBecome(vm: Interpreter, argCount: number, twoWay: boolean, copyHas
   const to = elementsOf(vm, vm.stackValue(argCount - 1));
   if (to === undefined || to.length !== from.length) return vm.failWith(PrimErr.badArgument);
   if (checkBecome(vm.mem, from, to, twoWay) !== undefined) return vm.failWith(PrimErr.inappropriate);
+  // as in Pharo, read-only objects cannot become others (nor, two-way, be exchanged)
+  for (const oop of twoWay ? [...from, ...to] : from) if (failIfReadOnly(vm, oop)) return false;
   vm.storeContextRegisters();
   const error = become(vm.mem, from, to, twoWay, copyHash, { weakHandles: vm.collector.weakHandles });
   afterBecome(vm);

@@ -150,6 +150,9 @@ describe("MiscPrimitivePlugin", () => {
     expectFail(h, "primitiveTranslateStringWithTable", PrimErr.badIndex, cls, s, int(1), int(12), upper);
     expectFail(h, "primitiveTranslateStringWithTable", PrimErr.badArgument, cls, s, int(1), int(3), h.bytes([0]));
     expectFail(h, "primitiveTranslateStringWithTable", PrimErr.badArgument, cls, h.wordArray([1]), int(1), int(1), upper);
+    h.mem.setReadOnly(s, true);
+    expectFail(h, "primitiveTranslateStringWithTable", PrimErr.noModification, cls, s, int(1), int(3), upper);
+    expect(h.mem.stringOf(s)).toBe("HELLO world");
   });
 });
 

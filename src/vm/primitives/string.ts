@@ -29,7 +29,7 @@ import { Special } from "../memory/special.js";
 import { internSymbol } from "../memory/symbols.js";
 import { smallIntOop, type Oop } from "../memory/oop.js";
 import { PrimErr } from "./errors.js";
-import { answer } from "./support.js";
+import { answer, failIfReadOnly } from "./support.js";
 import { allocateWithRetry, isByteObject, stressPoint } from "./object.js";
 
 /** Latin-1 case tables: UPPERCASE[c] is the uppercase of byte c (itself if it has none in Latin-1). */
@@ -205,6 +205,7 @@ function primitiveTranslateStringWithTable(vm: Interpreter, argCount: number): b
   const start = startOop >> 1;
   const stop = stopOop >> 1;
   if (start <= stop && (start < 1 || stop > mem.byteLength(string))) return vm.failWith(PrimErr.badIndex);
+  if (failIfReadOnly(vm, string)) return false;
   if (table !== null) {
     const bytes = mem.bytes;
     const s = mem.bodyByte(string);

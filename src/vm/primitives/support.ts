@@ -24,6 +24,16 @@ export function integerResult(vm: Interpreter, value: number | bigint): Oop {
   return integerObjectOf(vm.mem, value);
 }
 
+/**
+ * Fails the running primitive with PrimErr.noModification when `oop` is a read-only object (immediates are
+ * left to the primitive's own checks). Answers true when it failed.
+ */
+export function failIfReadOnly(vm: Interpreter, oop: Oop): boolean {
+  if ((oop & 3) !== 0 || !vm.mem.isReadOnly(oop)) return false;
+  vm.failWith(PrimErr.noModification);
+  return true;
+}
+
 /** Pops receiver and arguments and pushes `result`; fails (insufficient memory) when result is 0. */
 export function answer(vm: Interpreter, argCount: number, result: Oop): boolean {
   if (result === 0) return vm.failWith(PrimErr.insufficientObjectMemory);

@@ -178,6 +178,7 @@ export function createMicroImage(options: HeapOptions & InterpreterOptions = {})
   setSpecial(Special.selectorDoesNotUnderstand, sym("doesNotUnderstand:"));
   setSpecial(Special.selectorCannotReturn, sym("cannotReturn:"));
   setSpecial(Special.selectorMustBeBoolean, sym("mustBeBoolean"));
+  setSpecial(Special.selectorAttemptToAssign, sym("attemptToAssign:withIndex:"));
   setSpecial(Special.selectorAboutToReturn, sym("aboutToReturn:through:"));
   setSpecial(Special.selectorRunWithIn, sym("run:with:in:"));
   setSpecial(Special.primErrTable, newArray(PRIM_ERROR_NAMES.map(sym)));
