@@ -695,6 +695,8 @@ export class Guest {
       s.heapLimitBytes = this.config.memoryLimitBytes ?? 0;
     }
     s.gcPausesMs = [...this.gcPauses];
+    // a throttle under way counts as it goes (the scheduler adds its whole length when it ends)
+    if (this.sched.throttled && this.sched.throttledAt !== undefined) s.throttledMs += performance.now() - this.sched.throttledAt;
     s.uptimeMs = this.startedAt !== undefined && this.state !== "shutoff" ? performance.now() - this.startedAt : 0;
     if (this.resources?.stats) {
       try {

@@ -94,6 +94,11 @@ describe("scheduling", () => {
       expect(cpu.free).toBeGreaterThan(cpu.capped);
     }
     expect(hv.info("free").stats.throttledPeriods).toBe(0);
+    // during a throttle, the throttled time grows as it goes (not only when the throttle ends)
+    await waitFor(() => s.throttled, "a throttle");
+    const during = hv.info("capped").stats.throttledMs;
+    await sleep(50);
+    if (s.throttled) expect(hv.info("capped").stats.throttledMs).toBeGreaterThan(during + 30);
   });
 
   it("costs nothing for idle guests, and wakes a guest on time when its Delay fires", async () => {
