@@ -48,8 +48,8 @@ export class Hypervisor implements HypervisorApi {
   readonly scheduler: Scheduler;
   readonly hooks: GuestHook[];
   readonly startedAt = Date.now();
-  /** the daemon-wide socket limit reported in daemonStats (set by the sockets provider) */
-  socketsLimit = 0;
+  /** the daemon-wide resource figures reported in daemonStats (set by the resources plugin) */
+  resourceStats: (() => { socketsLimit: number; filesOpen: number; filesLimit: number; socketsRefusedByLimit: number; filesRefusedByLimit: number }) | undefined;
   private readonly guests = new Map<string, Guest>();
   private readonly listeners = new Set<(event: HypervisorEvent) => void>();
   private readonly locks = new Map<string, Promise<unknown>>();
@@ -233,8 +233,20 @@ export class Hypervisor implements HypervisorApi {
       slicesMs: samples.slicesMs,
       heartbeatLatenessMs: samples.heartbeatLatenessMs,
       socketsOpen,
-      socketsLimit: this.socketsLimit,
+      socketsLimit: 0, filesOpen: 0, filesLimit: 0, socketsRefusedByLimit: 0, filesRefusedByLimit: 0,
+      ...this.daemonResourceFigures(),
     };
+  }
+
+  private daemonResourceFigures() {
+    try {
+      const r = this.resourceStats?.();
+      if (!r) return {};
+      const { socketsLimit, filesOpen, filesLimit, socketsRefusedByLimit, filesRefusedByLimit } = r;
+      return { socketsLimit, filesOpen, filesLimit, socketsRefusedByLimit, filesRefusedByLimit };
+    } catch {
+      return {}; // a provider's failure does not break the stats
+    }
   }
 
   /** Everything a metrics scrape needs, with the sample lists (slices, lateness, GC pauses) drained. */

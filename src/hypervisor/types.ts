@@ -172,4 +172,10 @@ export interface DaemonStats {
   heartbeatLatenessMs: number[];
   socketsOpen: number;
   socketsLimit: number;
+  /** files all guests hold open, and the daemon-wide limit (0 without the resources plugin) */
+  filesOpen: number;
+  filesLimit: number;
+  /** opens refused because of the daemon-wide limits (a guest's own quota refusals are in its GuestStats) */
+  socketsRefusedByLimit: number;
+  filesRefusedByLimit: number;
 }

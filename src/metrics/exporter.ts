@@ -171,6 +171,9 @@ export class OzMetrics {
   private readonly switches: CumulativeCounter<never>;
   private readonly daemonSocketsOpen: Gauge;
   private readonly daemonSocketsLimit: Gauge;
+  private readonly daemonFilesOpen: Gauge;
+  private readonly daemonFilesLimit: Gauge;
+  private readonly daemonRefused: CumulativeCounter<"resource">;
   private readonly scrapeDuration: Gauge;
   // remote
   private readonly requestsTotal: Counter<"transport" | "method" | "code">;
@@ -221,6 +224,9 @@ export class OzMetrics {
     this.switches = new CumulativeCounter(counter("oz_scheduler_guest_switches_total", "Times the scheduler went from one guest to another.", []));
     this.daemonSocketsOpen = gauge("oz_daemon_sockets_open", "Sockets all guests hold now.", []);
     this.daemonSocketsLimit = gauge("oz_daemon_sockets_limit", "The daemon-wide socket limit (resources.maxSockets; 0: no resources plugin).", []);
+    this.daemonFilesOpen = gauge("oz_daemon_files_open", "Files all guests hold open now.", []);
+    this.daemonFilesLimit = gauge("oz_daemon_files_limit", "The daemon-wide open-file limit (resources.maxOpenFiles; 0: no resources plugin).", []);
+    this.daemonRefused = new CumulativeCounter(counter("oz_daemon_refused_total", "Opens refused because the daemon-wide limit was reached, by resource (sockets, files); a guest's own quota refusals are per guest.", ["resource"]));
     this.scrapeDuration = gauge("oz_metrics_scrape_duration_seconds", "Time this scrape took to read the daemon's and the guests' figures, seconds.", []);
 
     // ---- remote
@@ -277,6 +283,10 @@ export class OzMetrics {
     this.switches.advance("", {}, daemon.guestSwitches);
     this.daemonSocketsOpen.set(daemon.socketsOpen);
     this.daemonSocketsLimit.set(daemon.socketsLimit);
+    this.daemonFilesOpen.set(daemon.filesOpen);
+    this.daemonFilesLimit.set(daemon.filesLimit);
+    this.daemonRefused.advance("sockets", { resource: "sockets" }, daemon.socketsRefusedByLimit);
+    this.daemonRefused.advance("files", { resource: "files" }, daemon.filesRefusedByLimit);
 
     this.updateRemote();
     this.scrapeDuration.set((performance.now() - started) / 1000);

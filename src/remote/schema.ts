@@ -182,7 +182,8 @@ export const MESSAGES: Record<string, MessageDef> = {
     doc: "hypervisor/types.ts DaemonStats.",
     fields: [
       f("startedAt", "double"), f("guestSwitches", "double"), rep("slicesMs", "double"), rep("heartbeatLatenessMs", "double"),
-      f("socketsOpen", "double"), f("socketsLimit", "double"),
+      f("socketsOpen", "double"), f("socketsLimit", "double"), f("filesOpen", "double"), f("filesLimit", "double"),
+      f("socketsRefusedByLimit", "double"), f("filesRefusedByLimit", "double"),
     ],
   },
   Event: {

@@ -67,7 +67,7 @@ describe("ozd's /metrics", () => {
       const x = await scrape();
       const moved =
         v(x, "oz_guest_cpu_throttled_periods_total", { guest: "busy" }) > v(a, "oz_guest_cpu_throttled_periods_total", { guest: "busy" }) &&
-        // the time throttled is counted when a throttle ends
+        // the time throttled grows (during a throttle, and when it ends)
         v(x, "oz_guest_cpu_throttled_seconds_total", { guest: "busy" }) > v(a, "oz_guest_cpu_throttled_seconds_total", { guest: "busy" }) &&
         v(x, "oz_guest_gc_collections_total", { guest: "alloc" }) > v(a, "oz_guest_gc_collections_total", { guest: "alloc" }) + 2 &&
         v(x, "oz_guest_sockets_opened_total", { guest: "net" }) > v(a, "oz_guest_sockets_opened_total", { guest: "net" }) + 2;
@@ -88,6 +88,9 @@ describe("ozd's /metrics", () => {
     expect(v(b, "oz_guest_sockets_open", { guest: "net" })).toBeGreaterThanOrEqual(1); // its listener
     expect(v(b, "oz_daemon_sockets_open")).toBeGreaterThanOrEqual(1);
     expect(v(b, "oz_daemon_sockets_limit")).toBe(1024);
+    expect(v(b, "oz_daemon_files_limit")).toBeGreaterThan(0);
+    expect(v(b, "oz_daemon_files_open")).toBeGreaterThanOrEqual(0);
+    expect(v(b, "oz_daemon_refused_total", { resource: "files" })).toBe(0);
     // the idle guest costs nothing: it waits
     expect(v(b, "oz_guest_cpu_seconds_total", { guest: "idle" }) - v(a, "oz_guest_cpu_seconds_total", { guest: "idle" })).toBeLessThan(0.05);
     expect(v(b, "oz_guest_processes", { guest: "idle", state: "waiting" })).toBeGreaterThan(0);

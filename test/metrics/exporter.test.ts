@@ -26,7 +26,8 @@ function stats(extra: Partial<GuestStats> = {}): GuestStats {
 /** A hypervisor whose figures the test sets. */
 class ScriptedSource implements MetricsSource {
   guests = new Map<string, { state: GuestState; reason: StateReason; config: GuestConfig; stats: GuestStats }>();
-  daemon: DaemonStats = { startedAt: 1_700_000_000_000, guestSwitches: 0, slicesMs: [], heartbeatLatenessMs: [], socketsOpen: 0, socketsLimit: 1024 };
+  daemon: DaemonStats = { startedAt: 1_700_000_000_000, guestSwitches: 0, slicesMs: [], heartbeatLatenessMs: [], socketsOpen: 0, socketsLimit: 1024,
+    filesOpen: 0, filesLimit: 1024, socketsRefusedByLimit: 0, filesRefusedByLimit: 0 };
   scrapes = 0;
   private readonly listeners = new Set<(e: HypervisorEvent) => void>();
 

@@ -157,6 +157,7 @@ describe("files", () => {
     expect(await t.value("a", OPEN)).toEqual([4, false]);
     expect(await t.value("b", OPEN)).toEqual([2, true]);
     expect(t.resources.stats()).toMatchObject({ filesOpen: 6, filesLimit: 6, filesRefusedByLimit: 1 });
+    expect(t.hv.daemonStats()).toMatchObject({ filesOpen: 6, filesLimit: 6, filesRefusedByLimit: 1, socketsRefusedByLimit: 0 });
     expect(t.resources.get("a")!.stats()).toMatchObject({ filesOpen: 4, filesRefused: 1 });
     // the same figures reach GuestStats (what oz ps and the metrics show)
     expect(t.stats("a")).toMatchObject({ filesOpen: 4, filesOpened: 4, filesRefused: 1 });

@@ -59,7 +59,7 @@ export function resourceHook(manager: ResourceManager): GuestHook {
 export function installResources(hv: Hypervisor, limits: Partial<ResourceLimits> = {}): ResourceManager {
   const manager = new ResourceManager(limits);
   hv.addGuestHook(resourceHook(manager));
-  hv.socketsLimit = manager.limits.maxSockets;
+  hv.resourceStats = () => manager.stats();
   hv.subscribe((event) => {
     if (event.type === "state" && event.state === "crashed") void manager.get(event.guest)?.releaseAll();
     if (event.type === "undefined") void manager.remove(event.guest);

@@ -127,6 +127,10 @@ export class RemoteHypervisor implements RemoteHypervisorApi {
       heartbeatLatenessMs: r.heartbeatLatenessMs ?? [],
       socketsOpen: r.socketsOpen ?? 0,
       socketsLimit: r.socketsLimit ?? 0,
+      filesOpen: r.filesOpen ?? 0,
+      filesLimit: r.filesLimit ?? 0,
+      socketsRefusedByLimit: r.socketsRefusedByLimit ?? 0,
+      filesRefusedByLimit: r.filesRefusedByLimit ?? 0,
     };
   }
 
