@@ -22,15 +22,11 @@ const METHOD_PC = initialPC(2);
 const PAD = 48;
 
 function expectFail(h: Harness, fn: PrimitiveFn, code: number, receiver: Oop, ...args: Oop[]): void {
-  const r = h.call(fn, receiver, ...args);
-  expect(r.ok).toBe(false);
-  expect(r.code).toBe(code);
+  expect(h.failure(fn, receiver, ...args)).toBe(code);
 }
 
 function ok(h: Harness, fn: PrimitiveFn, receiver: Oop, ...args: Oop[]): Oop {
-  const r = h.call(fn, receiver, ...args);
-  if (!r.ok) throw new Error(`${fn.name} failed with code ${r.code}`);
-  return r.result;
+  return h.answer(fn, receiver, ...args);
 }
 
 interface Activation {

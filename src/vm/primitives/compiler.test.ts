@@ -17,15 +17,11 @@ const named = (name: string): PrimitiveFn => {
 };
 
 function ok(h: Harness, name: string, receiver: Oop, ...args: Oop[]): Oop {
-  const r = h.call(named(name), receiver, ...args);
-  if (!r.ok) throw new Error(`${name} failed with code ${r.code}`);
-  return r.result;
+  return h.answer(named(name), receiver, ...args);
 }
 
 function expectFail(h: Harness, name: string, code: number, receiver: Oop, ...args: Oop[]): void {
-  const r = h.call(named(name), receiver, ...args);
-  expect(r.ok).toBe(false);
-  expect(r.code).toBe(code);
+  expect(h.failure(named(name), receiver, ...args)).toBe(code);
 }
 
 /** A fake changes file: records every chunk and reads back the sources it stored. */

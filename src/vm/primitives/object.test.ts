@@ -20,9 +20,7 @@ const int = smallIntOop;
 const ch = (s: string) => characterOop(s.charCodeAt(0));
 
 function expectFail(h: Harness, n: number, code: number, receiver: Oop, ...args: Oop[]): void {
-  const r = h.call(prim(n), receiver, ...args);
-  expect(r.ok).toBe(false);
-  expect(r.code).toBe(code);
+  expect(h.failure(prim(n), receiver, ...args)).toBe(code);
 }
 
 function expectAnswer(h: Harness, n: number, expected: Oop, receiver: Oop, ...args: Oop[]): void {
@@ -32,9 +30,7 @@ function expectAnswer(h: Harness, n: number, expected: Oop, receiver: Oop, ...ar
 }
 
 function ok(h: Harness, n: number, receiver: Oop, ...args: Oop[]): Oop {
-  const r = h.call(prim(n), receiver, ...args);
-  if (!r.ok) throw new Error(`primitive ${n} failed with code ${r.code}`);
-  return r.result;
+  return h.answer(prim(n), receiver, ...args);
 }
 
 /** A CompiledMethod with one literal (42) and bytecodes 0x70 0x7c; answers it and its literal byte size. */

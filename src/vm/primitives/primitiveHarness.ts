@@ -30,6 +30,10 @@ export interface Harness extends MicroImage {
   context(): Oop;
   /** pushes receiver and arguments, calls `fn`, checks the stack discipline, and pops what is left */
   call(fn: PrimitiveFn, receiver: Oop, ...args: Oop[]): PrimitiveCall;
+  /** `call`, answering the primitive's result; throws (naming the failure code) when it fails */
+  answer(fn: PrimitiveFn, receiver: Oop, ...args: Oop[]): Oop;
+  /** `call`, answering the failure code; throws when the primitive succeeds */
+  failure(fn: PrimitiveFn, receiver: Oop, ...args: Oop[]): number;
   /** a byte object of class `className` (default ByteArray) holding `bytes` */
   bytes(values: number[], className?: string): Oop;
   /** a WordArray holding `values` (unsigned 32-bit) */
@@ -116,5 +120,17 @@ export function createHarness(options: HeapOptions & InterpreterOptions = {}): H
     if (mem.allocate(classes.Array, Format.indexable, 0) !== 0) throw new Error("the heap still has room");
   };
 
-  return { ...img, context: () => vm.activeContext, call, bytes, wordArray, instance, defineClass, exhaustHeap };
+  const answer = (fn: PrimitiveFn, receiver: Oop, ...args: Oop[]): Oop => {
+    const r = call(fn, receiver, ...args);
+    if (!r.ok) throw new Error(`${fn.name || "the primitive"} failed with code ${r.code}`);
+    return r.result;
+  };
+
+  const failure = (fn: PrimitiveFn, receiver: Oop, ...args: Oop[]): number => {
+    const r = call(fn, receiver, ...args);
+    if (r.ok) throw new Error(`${fn.name || "the primitive"} succeeded where it should fail`);
+    return r.code;
+  };
+
+  return { ...img, context: () => vm.activeContext, call, answer, failure, bytes, wordArray, instance, defineClass, exhaustHeap };
 }

@@ -14,9 +14,7 @@ const fn = (name: string): PrimitiveFn => {
 };
 
 function expectFail(h: Harness, name: string, code: number, receiver: Oop, ...args: Oop[]): void {
-  const r = h.call(fn(name), receiver, ...args);
-  expect(r.ok).toBe(false);
-  expect(r.code).toBe(code);
+  expect(h.failure(fn(name), receiver, ...args)).toBe(code);
 }
 
 function expectAnswer(h: Harness, name: string, expected: Oop, receiver: Oop, ...args: Oop[]): void {
@@ -26,9 +24,7 @@ function expectAnswer(h: Harness, name: string, expected: Oop, receiver: Oop, ..
 }
 
 function ok(h: Harness, name: string, receiver: Oop, ...args: Oop[]): Oop {
-  const r = h.call(fn(name), receiver, ...args);
-  if (!r.ok) throw new Error(`${name} failed with code ${r.code}`);
-  return r.result;
+  return h.answer(fn(name), receiver, ...args);
 }
 
 /** A 256-byte table mapping each byte through `map`. */

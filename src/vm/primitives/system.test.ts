@@ -29,15 +29,11 @@ type Which = number | string;
 const fnOf = (which: Which) => (typeof which === "number" ? prim(which) : named(which));
 
 function ok(h: Harness, which: Which, receiver: Oop, ...args: Oop[]): Oop {
-  const r = h.call(fnOf(which), receiver, ...args);
-  if (!r.ok) throw new Error(`primitive ${which} failed with code ${r.code}`);
-  return r.result;
+  return h.answer(fnOf(which), receiver, ...args);
 }
 
 function expectFail(h: Harness, which: Which, code: number, receiver: Oop, ...args: Oop[]): void {
-  const r = h.call(fnOf(which), receiver, ...args);
-  expect(r.ok).toBe(false);
-  expect(r.code).toBe(code);
+  expect(h.failure(fnOf(which), receiver, ...args)).toBe(code);
 }
 
 function stringAnswer(h: Harness, oop: Oop): string {

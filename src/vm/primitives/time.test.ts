@@ -48,15 +48,11 @@ function timed(options: { limitBytes?: number } = {}): Harness & { clock: FakeCl
 }
 
 function ok(h: Harness, n: number, receiver: Oop, ...args: Oop[]): Oop {
-  const r = h.call(prim(n), receiver, ...args);
-  if (!r.ok) throw new Error(`primitive ${n} failed with code ${r.code}`);
-  return r.result;
+  return h.answer(prim(n), receiver, ...args);
 }
 
 function expectFail(h: Harness, n: number, code: number, receiver: Oop, ...args: Oop[]): void {
-  const r = h.call(prim(n), receiver, ...args);
-  expect(r.ok).toBe(false);
-  expect(r.code).toBe(code);
+  expect(h.failure(prim(n), receiver, ...args)).toBe(code);
 }
 
 /** The value of an integer answer, checking that it is a SmallInteger or a LargePositiveInteger as expected. */
