@@ -28,7 +28,7 @@ import { nodeHost } from "../tools/host/nodeHost.js";
 import { ChangesFile } from "../tools/host/sourceFiles.js";
 import { sourceFilesOf } from "../tools/session.js";
 import { changesSinceLastSnapshot, replayChanges, type ReplayReport } from "../membrane/changes.js";
-import type { GuestConfig, GuestInfo, GuestState, GuestStats, HypervisorEvent, StateReason } from "./types.js";
+import type { GuestConfig, GuestInfo, GuestState, GuestStats, HypervisorEvent, ResourceFigures, StateReason } from "./types.js";
 import { HypervisorError } from "./types.js";
 import { newSchedState, type GuestSchedState, type Scheduler } from "./scheduler.js";
 import type { StackFrame } from "../membrane/objectSpace.js";
@@ -36,7 +36,7 @@ import type { StackFrame } from "../membrane/objectSpace.js";
 /** What a sockets/files provider (issue 6) attaches to a guest. */
 export interface GuestResources {
   /** figures merged into the guest's stats (sockets, bytes in and out, file bytes, host finalizations) */
-  stats?(): Partial<Pick<GuestStats, "socketsOpen" | "socketsOpened" | "socketsRefused" | "bytesIn" | "bytesOut" | "fileBytes" | "filesOpen" | "filesOpened" | "filesRefused" | "fileBytesRead" | "fileBytesWritten" | "finalizedByImage" | "finalizedByHost">>;
+  stats?(): Partial<ResourceFigures>;
   /** releases every OS resource the guest holds; called when its VM goes away (stop, destroy, quit, shutdown) */
   release(reason: ReleaseReason): void | Promise<void>;
 }

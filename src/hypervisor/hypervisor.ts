@@ -20,7 +20,7 @@ import { ConfigError, GUEST_NAME, validateGuestConfig } from "./config.js";
 import { Guest, writeFileAtomic, type GuestEnvironment, type GuestHook, type GuestMeta } from "./guest.js";
 import { Scheduler } from "./scheduler.js";
 import {
-  HypervisorError, type ChangesOptions, type CloneOptions, type DaemonStats, type DefineOptions, type GuestChanges, type GuestConfig,
+  HypervisorError, type ChangesOptions, type CloneOptions, type DaemonResourceFigures, type DaemonStats, type DefineOptions, type GuestChanges, type GuestConfig,
   type GuestInfo, type HypervisorApi, type HypervisorEvent, type StateReason,
 } from "./types.js";
 
@@ -49,7 +49,7 @@ export class Hypervisor implements HypervisorApi {
   readonly hooks: GuestHook[];
   readonly startedAt = Date.now();
   /** the daemon-wide resource figures reported in daemonStats (set by the resources plugin) */
-  resourceStats: (() => { socketsLimit: number; filesOpen: number; filesLimit: number; socketsRefusedByLimit: number; filesRefusedByLimit: number }) | undefined;
+  resourceStats: (() => DaemonResourceFigures) | undefined;
   private readonly guests = new Map<string, Guest>();
   private readonly listeners = new Set<(event: HypervisorEvent) => void>();
   private readonly locks = new Map<string, Promise<unknown>>();

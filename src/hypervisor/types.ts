@@ -47,21 +47,8 @@ export interface GuestConfig {
   startup?: string;
 }
 
-export interface GuestStats {
-  /** CPU time charged to the guest, milliseconds */
-  cpuMs: number;
-  bytecodes: number;
-  sends: number;
-  slices: number;
-  throttledPeriods: number;
-  throttledMs: number;
-  heapBytes: number;
-  heapLimitBytes: number;
-  gcCount: number;
-  gcMs: number;
-  /** GC pause durations since the last scrape, for histograms */
-  gcPausesMs?: number[];
-  processes: { running: number; runnable: number; waiting: number; suspended: number; failed: number };
+/** A guest's resource counters (docs/resources.md), kept by its resource account. */
+export interface ResourceFigures {
   socketsOpen: number;
   socketsOpened: number;
   socketsRefused: number;
@@ -76,6 +63,23 @@ export interface GuestStats {
   filesRefused: number;
   fileBytesRead: number;
   fileBytesWritten: number;
+}
+
+export interface GuestStats extends ResourceFigures {
+  /** CPU time charged to the guest, milliseconds */
+  cpuMs: number;
+  bytecodes: number;
+  sends: number;
+  slices: number;
+  throttledPeriods: number;
+  throttledMs: number;
+  heapBytes: number;
+  heapLimitBytes: number;
+  gcCount: number;
+  gcMs: number;
+  /** GC pause durations since the last scrape, for histograms */
+  gcPausesMs?: number[];
+  processes: { running: number; runnable: number; waiting: number; suspended: number; failed: number };
   /** milliseconds since the guest last started (0 when not running) */
   uptimeMs: number;
 }
@@ -163,7 +167,18 @@ export interface HypervisorApi {
   daemonStats(): DaemonStats;
 }
 
-export interface DaemonStats {
+/** The daemon-wide resource limits and refusals (0 without the resources plugin). */
+export interface DaemonResourceFigures {
+  socketsLimit: number;
+  /** files all guests hold open, and the daemon-wide limit */
+  filesOpen: number;
+  filesLimit: number;
+  /** opens refused because of the daemon-wide limits (a guest's own quota refusals are in its GuestStats) */
+  socketsRefusedByLimit: number;
+  filesRefusedByLimit: number;
+}
+
+export interface DaemonStats extends DaemonResourceFigures {
   startedAt: number;
   guestSwitches: number;
   /** durations of the slices run since the last scrape, milliseconds */
@@ -171,11 +186,4 @@ export interface DaemonStats {
   /** how late heartbeats ran since the last scrape, milliseconds */
   heartbeatLatenessMs: number[];
   socketsOpen: number;
-  socketsLimit: number;
-  /** files all guests hold open, and the daemon-wide limit (0 without the resources plugin) */
-  filesOpen: number;
-  filesLimit: number;
-  /** opens refused because of the daemon-wide limits (a guest's own quota refusals are in its GuestStats) */
-  socketsRefusedByLimit: number;
-  filesRefusedByLimit: number;
 }

@@ -11,7 +11,7 @@
  * finalizedByHost.
  */
 import type { VMHost } from "../../vm/host.js";
-import type { GuestStats } from "../types.js";
+import type { ResourceFigures } from "../types.js";
 import type { ResourceManager } from "./manager.js";
 import { SocketTable } from "./sockets.js";
 import { FileSandbox } from "./files.js";
@@ -29,22 +29,8 @@ export interface AccountOptions {
   wake?: () => void;
 }
 
-/** The account's counters (the resource fields of GuestStats, and a few more). */
-export interface ResourceStats {
-  socketsOpen: number;
-  socketsOpened: number;
-  socketsRefused: number;
-  bytesIn: number;
-  bytesOut: number;
-  finalizedByImage: number;
-  finalizedByHost: number;
-  fileBytes: number;
-  filesOpen: number;
-  filesOpened: number;
-  filesRefused: number;
-  fileBytesRead: number;
-  fileBytesWritten: number;
-}
+/** The account's counters: the resource fields of GuestStats. */
+export type ResourceStats = ResourceFigures;
 
 export class ResourceAccount {
   // counters (ResourceStats)
@@ -221,15 +207,4 @@ export class ResourceAccount {
     };
   }
 
-  /** Copies the counters into a guest's GuestStats. */
-  fillGuestStats(stats: GuestStats): void {
-    stats.socketsOpen = this.socketsOpen;
-    stats.socketsOpened = this.socketsOpened;
-    stats.socketsRefused = this.socketsRefused;
-    stats.bytesIn = this.bytesIn;
-    stats.bytesOut = this.bytesOut;
-    stats.finalizedByImage = this.finalizedByImage;
-    stats.finalizedByHost = this.finalizedByHost;
-    stats.fileBytes = this.fileBytes;
-  }
 }

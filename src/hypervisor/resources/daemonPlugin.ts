@@ -37,15 +37,7 @@ export function resourceHook(manager: ResourceManager): GuestHook {
       const host = space.host;
       account.attach(host);
       return {
-        stats: () => {
-          const s = account.stats();
-          return {
-            socketsOpen: s.socketsOpen, socketsOpened: s.socketsOpened, socketsRefused: s.socketsRefused, bytesIn: s.bytesIn,
-            bytesOut: s.bytesOut, fileBytes: s.fileBytes, filesOpen: s.filesOpen, filesOpened: s.filesOpened, filesRefused: s.filesRefused,
-            fileBytesRead: s.fileBytesRead, fileBytesWritten: s.fileBytesWritten,
-            finalizedByImage: s.finalizedByImage, finalizedByHost: s.finalizedByHost,
-          };
-        },
+        stats: () => account.stats(),
         release: async () => {
           account.detach(host);
           await account.releaseAll();

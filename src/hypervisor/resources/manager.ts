@@ -16,15 +16,10 @@
 import { HostError } from "../../vm/host.js";
 import { ResourceAccount, type AccountOptions } from "./account.js";
 import { DEFAULT_LIMITS, type ResourceLimits } from "./limits.js";
+import type { DaemonResourceFigures } from "../types.js";
 
-export interface DaemonResourceStats {
+export interface DaemonResourceStats extends DaemonResourceFigures {
   socketsOpen: number;
-  socketsLimit: number;
-  filesOpen: number;
-  filesLimit: number;
-  /** refusals because of the daemon-wide limits (a guest's own quota refusals are the guest's) */
-  socketsRefusedByLimit: number;
-  filesRefusedByLimit: number;
 }
 
 export class ResourceManager {
